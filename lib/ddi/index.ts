@@ -1,0 +1,2 @@
+// Filled by the ddi issue; see DESIGN.md.
+export {};

@@ -1,0 +1,2 @@
+// Filled by the emu issue; see DESIGN.md.
+export {};

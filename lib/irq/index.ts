@@ -1,0 +1,2 @@
+export { IrqLine, type IrqConsumer } from './irq-line.ts';
+export { bootNs, monoNs } from './clock.ts';

@@ -1,0 +1,160 @@
+/**
+ * `PciDevice`: the one interface both backends implement (lib/emu in software, lib/vfio through the
+ * addon), and the only thing drivers and kits talk to. Modelled on VFIO: regions by index, interrupt
+ * routing per IRQ index (INTx / MSI / MSI-X) to `IrqLine`s, DMA through an IOMMU domain.
+ *
+ * Errors: out-of-range or misaligned offsets throw RangeError; everything else a `DdkError` with `code`.
+ */
+import type { IrqLine } from '../irq/irq-line.ts';
+import type { IrqIndex } from './vfio-indices.ts';
+
+/** Configuration space: 256 bytes (conventional) or 4096 (PCIe). Accesses must be naturally aligned. */
+export interface ConfigSpace {
+  readonly size: number;
+  read8(offset: number): number;
+  read16(offset: number): number;
+  read32(offset: number): number;
+  write8(offset: number, value: number): void;
+  write16(offset: number, value: number): void;
+  write32(offset: number, value: number): void;
+}
+
+/** Typed-array views straight over a region's memory (element access = one load/store of that width). */
+export interface RegionView {
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly u64: BigUint64Array;
+}
+
+/** A BAR (or other region). Offsets are bytes from the region start, naturally aligned. */
+export interface PciRegion {
+  readonly index: number;
+  readonly size: bigint;
+  read8(offset: number): number;
+  read16(offset: number): number;
+  read32(offset: number): number;
+  read64(offset: number): bigint;
+  write8(offset: number, value: number): void;
+  write16(offset: number, value: number): void;
+  write32(offset: number, value: number): void;
+  write64(offset: number, value: bigint): void;
+  /**
+   * Views over the region when it is directly mapped memory (a mmapped VFIO BAR): the fastest MMIO
+   * path. null when accesses are handled in software (emulated registers) or the region is trapped.
+   */
+  readonly view: RegionView | null;
+}
+
+/** What VFIO_DEVICE_GET_IRQ_INFO reports for an index (spec/pci-vfio.md C.4). */
+export interface IrqInfo {
+  readonly index: IrqIndex;
+  /** Vectors the device has at this index (0: none; INTx: 1 when the device has an interrupt pin). */
+  readonly count: number;
+  readonly eventfd: boolean;
+  readonly maskable: boolean;
+  readonly automasked: boolean;
+  readonly noresize: boolean;
+}
+
+/**
+ * Interrupt routing, as VFIO_DEVICE_SET_IRQS does it: each vector of the active index signals one
+ * `IrqLine`. Only one index is active at a time. Enabling an index programs the device the way the
+ * kernel does (MSI Enable / MSI-X Enable; INTx routed); a driver or kit still programs what the
+ * kernel leaves to it (e.g. per-vector masks it emulates through the line's latch).
+ */
+export interface PciInterrupts {
+  info(index: IrqIndex): IrqInfo;
+  /** The index that currently has lines attached, or null. */
+  readonly activeIndex: IrqIndex | null;
+  /**
+   * Routes `vector` of `index` to `line`; the first attach enables the index. Attaching while another
+   * index is active → DdkError 'EBUSY'; vector ≥ count → RangeError; a vector already routed → 'EEXIST'.
+   */
+  attach(index: IrqIndex, vector: number, line: IrqLine): void;
+  /** Unroutes a vector (its line is told through `IrqLine.detach`); the last detach disables the index. */
+  detach(index: IrqIndex, vector: number): void;
+  /** Detaches every vector of `index` and disables it. */
+  disable(index: IrqIndex): void;
+  /** INTx is level-triggered and automasked when it fires; this re-enables it (VFIO ACTION_UNMASK). */
+  unmaskIntx(): void;
+  /** Masks INTx at the interrupt controller (VFIO ACTION_MASK). */
+  maskIntx(): void;
+  /** Loopback: signal `vector`'s line as if the device had fired it (DATA_NONE | ACTION_TRIGGER). */
+  trigger(index: IrqIndex, vector: number): void;
+}
+
+/** Host memory the device can reach at `iova` until `free()`. */
+export interface DmaBuffer {
+  readonly iova: bigint;
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  free(): void;
+}
+
+/** An IOMMU mapping of existing host memory. */
+export interface DmaMapping {
+  readonly iova: bigint;
+  readonly size: number;
+  unmap(): void;
+}
+
+/** Page-aligned host memory that can be mapped for DMA (see lib/pci/host-memory.ts). */
+export interface HostMemory {
+  readonly bytes: Uint8Array;
+  readonly size: number;
+  /** True when it is native page-aligned memory (required by the VFIO backend's `map`). */
+  readonly native: boolean;
+  free(): void;
+}
+
+export interface DmaMapOptions {
+  /** IOVA to map at; default: the allocator picks one below the DMA mask. */
+  iova?: bigint;
+  /** Device may read (default true) / write (default true). */
+  read?: boolean;
+  write?: boolean;
+}
+
+/** The device's IOMMU domain: it reaches only what is mapped here. */
+export interface PciDma {
+  /** Highest address the device can generate (its DMA mask); IOVAs are allocated below it. */
+  readonly mask: bigint;
+  setMask(mask: bigint): void;
+  /** Allocates page-aligned host memory (size rounded up to pages) and maps it at an IOVA. */
+  alloc(size: number, options?: { hugepage?: boolean }): DmaBuffer;
+  /** Maps existing host memory; `size` bytes from its start (default: all of it). */
+  map(memory: HostMemory, options?: DmaMapOptions & { size?: number }): DmaMapping;
+}
+
+export interface PciIdentity {
+  readonly vendorId: number;
+  readonly deviceId: number;
+  /** 24-bit class code: base << 16 | sub << 8 | prog-if. */
+  readonly classCode: number;
+  readonly revision: number;
+  readonly subsystemVendorId: number;
+  readonly subsystemId: number;
+}
+
+export interface PciDevice extends Disposable {
+  /** "dddd:bb:dd.f" */
+  readonly bdf: string;
+  readonly backend: 'emu' | 'vfio';
+  readonly identity: PciIdentity;
+  readonly config: ConfigSpace;
+  /** BAR `index` (0–5). RangeError for another index; DdkError 'ENOENT' when the BAR is not implemented. */
+  bar(index: number): PciRegion;
+  readonly irq: PciInterrupts;
+  readonly dma: PciDma;
+  /** Function-level reset (VFIO_DEVICE_RESET); DdkError 'ENOTSUP' when the device has none. */
+  reset(): void;
+  readonly closed: boolean;
+  /**
+   * Disables interrupts (every attached line is detached, so pending waits resolve), unmaps DMA,
+   * releases everything. Idempotent. Later accesses throw DdkError 'ECLOSED'.
+   */
+  close(): void;
+  /** Registers a callback run once when the device closes; returns an unregister function. */
+  onClose(listener: () => void): () => void;
+}

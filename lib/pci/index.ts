@@ -1,0 +1,4 @@
+export type * from './device.ts';
+export * from './regs.ts';
+export * from './vfio-indices.ts';
+export * from './capabilities.ts';

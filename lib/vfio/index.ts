@@ -1,0 +1,2 @@
+// Filled by the vfio issue; see DESIGN.md.
+export {};

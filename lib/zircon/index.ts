@@ -1,0 +1,2 @@
+// Filled by the zircon issue; see DESIGN.md.
+export {};
