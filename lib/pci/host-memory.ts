@@ -1,0 +1,32 @@
+/**
+ * Page-aligned host memory for DMA and VMOs. With the native addon loaded this is anonymous mmap'd,
+ * locked memory (the VFIO backend can MAP_DMA it); without it, a plain ArrayBuffer (enough for the
+ * emulated IOMMU). The native layer replaces the allocator through `setHostMemoryAllocator`.
+ */
+import type { HostMemory } from './device.ts';
+
+export const PAGE_SIZE = 4096;
+
+export type HostMemoryAllocator = (size: number, options?: { hugepage?: boolean }) => HostMemory;
+
+function roundToPages(size: number): number {
+  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`host memory size must be a positive integer, got ${String(size)}`);
+  return Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+}
+
+const plainAllocator: HostMemoryAllocator = (size) => {
+  const bytes = new Uint8Array(roundToPages(size));
+  return { bytes, size: bytes.length, native: false, free: () => {} };
+};
+
+let allocator: HostMemoryAllocator = plainAllocator;
+
+export function setHostMemoryAllocator(next: HostMemoryAllocator | null): void {
+  allocator = next ?? plainAllocator;
+}
+
+/** `size` rounded up to whole pages, zero-filled. */
+export function allocHostMemory(size: number, options?: { hugepage?: boolean }): HostMemory {
+  roundToPages(size);
+  return allocator(size, options);
+}
