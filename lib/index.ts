@@ -2,3 +2,6 @@
 export { DdkError } from './errors.ts';
 export * from './pci/index.ts';
 export * from './irq/index.ts';
+export * from './pci/edu-regs.ts';
+export * from './drivers/edu.ts';
+export * from './pci/host-memory.ts';
