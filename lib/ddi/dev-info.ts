@@ -1,0 +1,99 @@
+/**
+ * `dev_info_t`: one per device, the object every ddi_intr_* call names it by (not an illumos call:
+ * illumos hands drivers their dip in attach(9E); here `ddi_dev_info(device)` does).
+ *
+ * It holds the per-device interrupt state of spec/ddi.md B.2 (devinfo_intr_t): supported types
+ * (cached), the current type (0 = none), the supported count for that type, how many vectors are
+ * allocated and enabled, and the per-inum handle table.
+ */
+import type { PciDevice } from '../pci/device.ts';
+import type { IntrHandle } from './intr-handle.ts';
+
+/**
+ * navail policy. 'device' (default): a device gets every vector it offers (MSI 1 << MMC, MSI-X table
+ * size). 'illumos-x86': mimic illumos x86 — at most DDI_MAX_MSI_ALLOC (2) MSI and DDI_MIN_MSIX_ALLOC (8,
+ * the APIX floor of ddi_msix_alloc_limit) MSI-X vectors per device (B.3 get_navail).
+ */
+export type DdiLimits = 'device' | 'illumos-x86';
+
+export interface DevInfoOptions {
+  limits?: DdiLimits;
+}
+
+export class DevInfo {
+  readonly device: PciDevice;
+  limits: DdiLimits = 'device';
+  /** Supported type bits, 0 until first asked (B.2: cached). */
+  supportedTypes = 0;
+  /** Interrupt type in use, 0 when no handle is allocated (B.3 alloc rule 5). */
+  currentType = 0;
+  /** nintrs of the current type. */
+  currentNintrs = 0;
+  /** Vectors allocated (dups not counted). */
+  allocated = 0;
+  /** Vectors enabled (after block_enable: 1, as illumos counts it). */
+  enabled = 0;
+  /** Non-dup handles by inum (B.2 per-inum table; kept for every type to refuse overlaps). */
+  byInum: (IntrHandle | null)[] = [];
+  /** Dup handles by their dup_inum. */
+  readonly dups = new Map<number, IntrHandle>();
+  /** MSI: the capability has been programmed and MSI Enable set (by enable or block_enable). */
+  msiConfigured = false;
+  /** Set when the device closes: hardware is gone, only teardown calls still succeed. */
+  closed = false;
+
+  constructor(device: PciDevice) {
+    this.device = device;
+    device.onClose(() => {
+      this.closed = true;
+    });
+  }
+
+  /** Drops the per-type state once the last handle is freed (B.3 free: the type resets). */
+  resetType(): void {
+    this.currentType = 0;
+    this.currentNintrs = 0;
+    this.allocated = 0;
+    this.enabled = 0;
+    this.byInum = [];
+    this.msiConfigured = false;
+  }
+}
+
+export type dev_info_t = DevInfo;
+
+const dips = new WeakMap<PciDevice, DevInfo>();
+const live = new WeakSet<object>();
+
+function isPciDevice(device: unknown): device is PciDevice {
+  if (typeof device !== 'object' || device === null) return false;
+  const d = device as Partial<PciDevice>;
+  return typeof d.config === 'object' && d.config !== null && typeof d.irq === 'object' && d.irq !== null
+    && typeof d.bar === 'function' && typeof d.onClose === 'function';
+}
+
+/**
+ * The device's dev_info (the same object on every call). `options.limits` sets the navail policy
+ * (default 'device'; see DdiLimits); it may be changed at any time and applies to later allocations.
+ * Throws TypeError when `device` is not a PciDevice or the option is unknown.
+ */
+export function ddi_dev_info(device: PciDevice, options?: DevInfoOptions): dev_info_t {
+  if (!isPciDevice(device)) throw new TypeError('ddi_dev_info: expected a PciDevice (from vfio-ddk/emu or vfio-ddk/vfio)');
+  const limits = options?.limits;
+  if (limits !== undefined && limits !== 'device' && limits !== 'illumos-x86') {
+    throw new TypeError(`ddi_dev_info: limits must be 'device' or 'illumos-x86', got ${String(limits)}`);
+  }
+  let dip = dips.get(device);
+  if (dip === undefined) {
+    dip = new DevInfo(device);
+    dips.set(device, dip);
+    live.add(dip);
+  }
+  if (limits !== undefined) dip.limits = limits;
+  return dip;
+}
+
+/** A dev_info made by ddi_dev_info (a plain object or null is not one). */
+export function isDevInfo(dip: unknown): dip is DevInfo {
+  return typeof dip === 'object' && dip !== null && live.has(dip);
+}
