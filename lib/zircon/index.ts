@@ -1,2 +1,46 @@
-// Filled by the zircon issue; see DESIGN.md.
-export {};
+/**
+ * `vfio-ddk/zircon`: Zircon's handle, interrupt, port, MSI, VMO and BTI syscalls with their C names,
+ * C parameter order and numeric statuses (API.md; spec/zircon.md A.1–A.10), for one implicit current
+ * process. Not a Zircon call: `zx_platform_attach(device)`, the bridge that puts a `PciDevice` on the
+ * platform (physical address map, INTx interrupt number, bti_id).
+ *
+ * Argument rule. A value that C's compiler would reject throws a TypeError, synchronously, before
+ * anything happens: a string or other non-number where a C integer goes, a non-integer number, a
+ * number outside [-2^31, 2^32) for a uint32 (handles, rights, options, signals, ids), a number where
+ * the contract says bigint (times, keys, sizes, addresses), an out-pointer that is neither an object
+ * nor null, a non-Uint8Array buffer. Every value of the right JS type gets the status C would
+ * return: unknown handles BAD_HANDLE, `null` out-pointers (NULL) INVALID_ARGS, out-of-range values
+ * their documented status. uint32 arguments accept bit-31 values signed or unsigned; bigint
+ * arguments are converted as C converts to uint64_t / int64_t. Blocking calls return a Promise that
+ * only ever resolves (with the status); their TypeErrors are still thrown synchronously.
+ *
+ * Out-pointers are written only on success, except `observed` of zx_object_wait_one, which C writes
+ * on TIMED_OUT and CANCELED too.
+ */
+export * from './constants/status.ts';
+export * from './constants/rights.ts';
+export * from './constants/object-types.ts';
+export * from './constants/options.ts';
+export type * from './types.ts';
+export type { Mapping, zx_mapping_t } from './objects/mapping.ts';
+export type { PlatformAttachment } from './platform/platform.ts';
+
+export { zx_handle_close, zx_handle_duplicate, zx_handle_replace } from './syscalls/handle.ts';
+export { zx_object_get_info, zx_object_signal, zx_object_wait_async, zx_object_wait_one } from './syscalls/object.ts';
+export { get_root_resource, zx_resource_create } from './syscalls/resource.ts';
+export {
+  zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_create, zx_interrupt_destroy, zx_interrupt_trigger, zx_interrupt_wait,
+} from './syscalls/interrupt.ts';
+export { zx_port_create, zx_port_queue, zx_port_wait } from './syscalls/port.ts';
+export { zx_msi_allocate, zx_msi_create } from './syscalls/msi.ts';
+export {
+  zx_vmo_create, zx_vmo_create_contiguous, zx_vmo_create_physical, zx_vmo_get_size, zx_vmo_read, zx_vmo_set_cache_policy,
+  zx_vmo_write,
+} from './syscalls/vmo.ts';
+export { zx_vmar_map, zx_vmar_root_self, zx_vmar_unmap } from './syscalls/vmar.ts';
+export { zx_bti_create, zx_bti_pin, zx_iommu_create, zx_pmt_unpin } from './syscalls/dma.ts';
+export { zx_clock_get_boot, zx_clock_get_monotonic, zx_deadline_after } from './syscalls/clock.ts';
+export { zx_platform_attach } from './syscalls/platform.ts';
+
+// The idiomatic tier (also re-exported by 'vfio-ddk').
+export { Interrupt, MsiAllocation, Port, ZxError, type InterruptEvent } from './idiomatic.ts';

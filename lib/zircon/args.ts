@@ -1,0 +1,52 @@
+/**
+ * Argument checks shared by every syscall. The rule (also stated at the top of index.ts):
+ * a value C's compiler would reject — a string where a number goes, a number where a bigint goes,
+ * a non-integer, a non-object out-pointer — throws TypeError; any value of the right JS type, however
+ * out of range, gets the status C would return. Numbers are C's uint32 (accepted in [-2^31, 2^32),
+ * normalised with `>>> 0`, so bit-31 values work signed or unsigned).
+ */
+import type { Out } from './types.ts';
+
+const U32_MIN = -0x80000000;
+const U32_LIMIT = 0x100000000;
+
+/** A uint32 argument (handle, rights, options, signals, ids), normalised to unsigned. */
+export function u32(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < U32_MIN || value >= U32_LIMIT) {
+    throw new TypeError(`${name} must be an integer in [-2^31, 2^32) (a C uint32_t), got ${describe(value)}`);
+  }
+  return value >>> 0;
+}
+
+/** A uint64/int64 argument that the contract types as bigint. */
+export function big(name: string, value: unknown): bigint {
+  if (typeof value !== 'bigint') throw new TypeError(`${name} must be a bigint, got ${describe(value)}`);
+  return value;
+}
+
+/** A bigint that C passes as uint64_t: negative values wrap like C's conversion would. */
+export function u64(name: string, value: unknown): bigint {
+  return BigInt.asUintN(64, big(name, value));
+}
+
+/** An int64 (zx_time_t): values outside int64 wrap as C's conversion would. */
+export function i64(name: string, value: unknown): bigint {
+  return BigInt.asIntN(64, big(name, value));
+}
+
+/** An out-pointer: null (NULL) or an object. Returns it typed. */
+export function out<T>(name: string, value: unknown): Out<T> | null {
+  if (value === null) return null;
+  if (typeof value !== 'object' || value === undefined) {
+    throw new TypeError(`${name} must be an Out object ({ value }) or null for a NULL pointer, got ${describe(value)}`);
+  }
+  return value as Out<T>;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}

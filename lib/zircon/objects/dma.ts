@@ -1,0 +1,51 @@
+/**
+ * IOMMU, BTI and PMT objects. A BTI names one attached device's IOMMU domain (its `bti_id` from
+ * zx_platform_attach); pinning maps a VMO's host memory there (`device.dma.map`) and the PMT holds
+ * that mapping until zx_pmt_unpin (or its last handle closes: we unmap rather than quarantine).
+ */
+import type { DmaMapping, PciDevice } from '../../pci/device.ts';
+import { ZX_OBJ_TYPE_BTI, ZX_OBJ_TYPE_IOMMU, ZX_OBJ_TYPE_PMT } from '../constants/object-types.ts';
+import { KernelObject } from '../kernel/kernel-object.ts';
+import type { VmoObject } from './vmo.ts';
+
+export class IommuObject extends KernelObject {
+  readonly type = ZX_OBJ_TYPE_IOMMU;
+  constructor(readonly iommuType: number) {
+    super();
+  }
+}
+
+export class BtiObject extends KernelObject {
+  readonly type = ZX_OBJ_TYPE_BTI;
+  constructor(readonly iommu: IommuObject, readonly btiId: bigint, readonly device: PciDevice) {
+    super();
+  }
+}
+
+export class PmtObject extends KernelObject {
+  readonly type = ZX_OBJ_TYPE_PMT;
+  #mapping: DmaMapping | null;
+  readonly #vmo: VmoObject;
+
+  constructor(mapping: DmaMapping, vmo: VmoObject) {
+    super();
+    this.#mapping = mapping;
+    this.#vmo = vmo;
+    vmo.pins++;
+  }
+
+  unpin(): void {
+    const mapping = this.#mapping;
+    if (mapping === null) return;
+    this.#mapping = null;
+    try {
+      mapping.unmap();
+    } catch { /* the device closed: its domain is gone already */ }
+    this.#vmo.pins--;
+    this.#vmo.maybeFree();
+  }
+
+  override onZeroHandles(): void {
+    this.unpin();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Port object (spec/zircon.md A.6, `port_dispatcher.cc`). Interrupt packets are embedded in their
+ * interrupt object (at most one queued per interrupt) and sit in their own queue, drained before the
+ * ordinary one; only ports created with ZX_PORT_BIND_TO_INTERRUPT take them. One waiter is released
+ * per packet, in arrival order.
+ *
+ * Hot path (interrupt → packet → waiter): pushing the interrupt object on an array and resolving the
+ * first waiter; the only objects created are the packet the contract hands back and the caller's
+ * Promise.
+ */
+import { ZX_OBJ_TYPE_PORT } from '../constants/object-types.ts';
+import { ZX_PKT_TYPE_INTERRUPT, ZX_TIME_INFINITE } from '../constants/options.ts';
+import { monoNs } from '../../irq/clock.ts';
+import { ZX_ERR_CANCELED, ZX_ERR_SHOULD_WAIT, ZX_ERR_TIMED_OUT, ZX_OK } from '../constants/status.ts';
+import { KernelObject } from '../kernel/kernel-object.ts';
+import { armDeadline, type DeadlineTimer } from '../kernel/deadline.ts';
+import type { Out, zx_port_packet_t } from '../types.ts';
+
+/** What the port needs from an interrupt object's embedded packet. */
+export interface EmbeddedInterruptPacket {
+  packetKey: bigint;
+  packetTimestamp: bigint;
+  packetQueued: boolean;
+}
+
+/** Zircon bounds the ordinary queue (kMaxPendingPacketCount); zx_port_queue then fails SHOULD_WAIT. */
+export const PORT_MAX_USER_PACKETS = 16384;
+
+type Resolve = (status: number) => void;
+
+export class PortObject extends KernelObject {
+  readonly type = ZX_OBJ_TYPE_PORT;
+  override readonly waitable = false;
+  readonly bindToInterrupt: boolean;
+  readonly #interrupts: EmbeddedInterruptPacket[] = [];
+  readonly #packets: zx_port_packet_t[] = [];
+  // Waiters in parallel arrays: no record per wait (the Promise's resolve is the identity).
+  readonly #waitResolve: Resolve[] = [];
+  readonly #waitOut: Out<zx_port_packet_t>[] = [];
+  readonly #waitTimer: (DeadlineTimer | null)[] = [];
+
+  constructor(bindToInterrupt: boolean) {
+    super();
+    this.bindToInterrupt = bindToInterrupt;
+  }
+
+  /** Queues an interrupt's embedded packet; false when it is already queued (A.6). */
+  queueInterrupt(irq: EmbeddedInterruptPacket): boolean {
+    if (irq.packetQueued) return false;
+    if (this.#waitResolve.length > 0) {
+      this.#release(this.#interruptPacket(irq));
+      return true;
+    }
+    irq.packetQueued = true;
+    this.#interrupts.push(irq);
+    return true;
+  }
+
+  /** Takes an interrupt's packet out of the queue; true when it was still queued (unread). */
+  removeInterrupt(irq: EmbeddedInterruptPacket): boolean {
+    if (!irq.packetQueued) return false;
+    irq.packetQueued = false;
+    const at = this.#interrupts.indexOf(irq);
+    if (at >= 0) this.#interrupts.splice(at, 1);
+    return true;
+  }
+
+  /** Queues an ordinary packet (user or signal). ZX_ERR_SHOULD_WAIT when the queue is full. */
+  queuePacket(packet: zx_port_packet_t): number {
+    if (this.#waitResolve.length > 0) {
+      this.#release(packet);
+      return ZX_OK;
+    }
+    if (this.#packets.length >= PORT_MAX_USER_PACKETS) return ZX_ERR_SHOULD_WAIT;
+    this.#packets.push(packet);
+    return ZX_OK;
+  }
+
+  get queuedCount(): number {
+    return this.#interrupts.length + this.#packets.length;
+  }
+
+  /** zx_port_wait after the handle checks: a packet now, TIMED_OUT for a past deadline, else block. */
+  wait(deadline: bigint, out: Out<zx_port_packet_t>): Promise<number> {
+    const packet = this.#dequeue();
+    if (packet !== null) {
+      out.value = packet;
+      return Promise.resolve(ZX_OK);
+    }
+    // The clock is read only for finite deadlines (ZX_TIME_INFINITE: no timer, no closure).
+    const now = deadline >= ZX_TIME_INFINITE ? 0n : monoNs();
+    if (deadline <= now) return Promise.resolve(ZX_ERR_TIMED_OUT);
+    this.#pendingOut = out;
+    this.#pendingDeadline = deadline;
+    this.#pendingNow = now;
+    return new Promise<number>(this.#enqueueWaiter);
+  }
+
+  #pendingOut: Out<zx_port_packet_t> | null = null;
+  #pendingDeadline = 0n;
+  #pendingNow = 0n;
+  /** The Promise executor, bound once: records the waiter set up by `wait` (no closure per wait). */
+  readonly #enqueueWaiter = (resolve: Resolve): void => {
+    this.#waitResolve.push(resolve);
+    this.#waitOut.push(this.#pendingOut as Out<zx_port_packet_t>);
+    this.#pendingOut = null;
+    const deadline = this.#pendingDeadline;
+    this.#waitTimer.push(deadline >= ZX_TIME_INFINITE ? null : armDeadline(deadline, this.#pendingNow, () => this.#timeout(resolve)));
+  };
+
+  override onZeroHandles(): void {
+    // Nobody can read this port any more: release waiters (never leave a Promise hanging).
+    while (this.#waitResolve.length > 0) this.#shiftWaiter()(ZX_ERR_CANCELED);
+    this.#packets.length = 0;
+    for (const irq of this.#interrupts) irq.packetQueued = false;
+    this.#interrupts.length = 0;
+  }
+
+  #dequeue(): zx_port_packet_t | null {
+    const irq = this.#interrupts.shift();
+    if (irq !== undefined) {
+      irq.packetQueued = false;
+      return this.#interruptPacket(irq);
+    }
+    return this.#packets.shift() ?? null;
+  }
+
+  /** Dequeue builds a fresh packet: key, type 7, status 0, timestamp (A.6). */
+  #interruptPacket(irq: EmbeddedInterruptPacket): zx_port_packet_t {
+    return { key: irq.packetKey, type: ZX_PKT_TYPE_INTERRUPT, status: ZX_OK, interrupt: { timestamp: irq.packetTimestamp } };
+  }
+
+  #release(packet: zx_port_packet_t): void {
+    const out = this.#waitOut[0] as Out<zx_port_packet_t>;
+    const resolve = this.#shiftWaiter();
+    out.value = packet;
+    resolve(ZX_OK);
+  }
+
+  #shiftWaiter(): Resolve {
+    const resolve = this.#waitResolve.shift() as Resolve;
+    this.#waitOut.shift();
+    this.#waitTimer.shift()?.cancel();
+    return resolve;
+  }
+
+  #timeout(resolve: Resolve): void {
+    const at = this.#waitResolve.indexOf(resolve);
+    if (at < 0) return;
+    this.#waitResolve.splice(at, 1);
+    this.#waitOut.splice(at, 1);
+    this.#waitTimer.splice(at, 1);
+    resolve(ZX_ERR_TIMED_OUT);
+  }
+}
