@@ -6,3 +6,4 @@ export * from './pci/edu-regs.ts';
 export * from './drivers/edu.ts';
 export * from './pci/host-memory.ts';
 export { Interrupt, Port, MsiAllocation, ZxError, type InterruptEvent } from './zircon/idiomatic.ts';
+export * from './drivers/nvme.ts';

@@ -11,3 +11,4 @@ export { EmuIommu, type IommuFault, EMU_IOVA_LIMIT } from './iommu.ts';
 export { msixBarLayout } from './msix.ts';
 export { EMU_MMIO_WINDOW_BASE, EMU_MMIO_WINDOW_END, EMU_FIRST_BUS } from './address-space.ts';
 export { createEduDevice, EduDevice, type EduOptions, eduFactorial, EDU_DEFAULT_DMA_DELAY_MS } from './edu.ts';
+export { createNvmeDevice, NvmeDevice, type NvmeOptions, NVME_EMU_MSIX_BAR } from './nvme.ts';

@@ -1,0 +1,403 @@
+/**
+ * A small NVMe admin-queue driver written against `PciDevice` only, so the same code runs on the
+ * emulated controller (lib/emu/nvme.ts) and on QEMU's NVMe over VFIO. Start reading at
+ * `NvmeDriver.open`, then `#initialize` (NVMe 1.4 §7.6.1) and `#command` / `onInterrupt` (§4.1, §7.2).
+ *
+ * Completions are taken from the admin CQ when the completion interrupt arrives (MSI-X vector 0,
+ * where the admin CQ signals — §7.5.1). How the interrupt reaches the driver is pluggable:
+ * `interrupts: 'msix'` (default) attaches the driver's own `IrqLine` to MSI-X vector 0;
+ * `interrupts: 'external'` leaves the hookup to the caller (a Zircon `zx_msi_create` interrupt, an
+ * illumos `ddi_intr_add_handler` handler …), which calls `onInterrupt()` on the event loop whenever
+ * vector 0 fires. A spurious call is harmless: it reaps nothing.
+ *
+ * Admin commands run one at a time (queued in call order). Errors: DdkError 'ENODEV' (not an NVMe
+ * controller), 'ENOTSUP' (no NVM command set or no 4 KiB pages), 'ETIMEDOUT' (a controller state or a
+ * completion did not come in time — the message says which), 'EIO' (the controller reported Fatal
+ * Status or a command failed: the message carries SCT / SC), 'ECLOSED' (driver or device closed while
+ * waiting, or used after close), 'EBUSY' (admin SQ full after commands timed out); RangeError for
+ * bad arguments.
+ */
+import type { DmaBuffer, PciDevice, PciRegion } from '../pci/device.ts';
+import { IrqLine } from '../irq/irq-line.ts';
+import { DdkError } from '../errors.ts';
+import { PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../pci/regs.ts';
+import { VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
+import {
+  NVME_ADMIN_OPC, NVME_AQA_ACQS_SHIFT, NVME_CAP_CSS_NVM, NVME_CAP_TO_UNIT_MS, NVME_CC_CSS_NVM, NVME_CC_CSS_SHIFT,
+  NVME_CC_EN, NVME_CC_IOCQES_SHIFT, NVME_CC_IOSQES_SHIFT, NVME_CC_MPS_SHIFT, NVME_CC_SHN_NORMAL, NVME_CC_SHN_SHIFT,
+  NVME_CNS, NVME_CQE, NVME_CQE_SIZE, NVME_CQE_STATUS_SHIFT, NVME_CQES, NVME_CSTS_CFS, NVME_CSTS_RDY,
+  NVME_CSTS_SHST_COMPLETE, NVME_CSTS_SHST_MASK, NVME_FID, NVME_IDENTIFY_DATA_SIZE, NVME_REG, NVME_SQE,
+  NVME_SQE_CID_SHIFT, NVME_SQE_SIZE, NVME_SQES, NVME_STATUS_SC_MASK, NVME_STATUS_SCT_MASK, NVME_STATUS_SCT_SHIFT,
+  PCI_CLASS_STORAGE_EXPRESS, nvmeCapField, nvmeCqHeadDoorbell, nvmeSqTailDoorbell,
+} from '../pci/nvme-regs.ts';
+import { type NvmeControllerInfo, type NvmeNamespaceInfo, parseIdentifyController, parseIdentifyNamespace } from './nvme-identify.ts';
+
+export type { NvmeControllerInfo, NvmeNamespaceInfo } from './nvme-identify.ts';
+export type NvmeInterruptMode = 'msix' | 'external';
+
+export interface NvmeOpenOptions {
+  /** 'msix' (default): the driver routes MSI-X vector 0 to its own IrqLine; 'external': call `onInterrupt()`. */
+  interrupts?: NvmeInterruptMode;
+  /** Admin SQ and CQ entries, 2–4096 (AQA is 12 bits, 0's based; default 32). */
+  adminQueueEntries?: number;
+  /** How long one admin command may take (default 10 s). */
+  commandTimeoutMs?: number;
+  /** How long CSTS.RDY / SHST transitions may take (default CAP.TO × 500 ms, §3.1.1). */
+  readyTimeoutMs?: number;
+}
+
+interface Pending {
+  cid: number;
+  what: string;
+  resolve: (completion: { dw0: number }) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const DEFAULT_ENTRIES = 32;
+const MAX_ENTRIES = 4096;
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+const PAGE_SIZE_4K_MPS = 0;
+const TWO_32 = 2 ** 32;
+
+function checkMs(name: string, value: number | undefined): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
+    throw new RangeError(`NvmeDriver.open: ${name} must be a finite number > 0, got ${String(value)}`);
+  }
+}
+
+function pause(polls: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(polls, 10)));
+}
+
+export class NvmeDriver {
+  readonly device: PciDevice;
+  readonly mode: NvmeInterruptMode;
+  /** CAP as read at open (§3.1.1). */
+  readonly cap: bigint;
+  readonly #bar: PciRegion;
+  #line: IrqLine | null;
+  readonly #entries: number;
+  readonly #commandTimeoutMs: number;
+  readonly #readyTimeoutMs: number;
+  readonly #dstrd: number;
+  readonly #asq: DmaBuffer;
+  readonly #acq: DmaBuffer;
+  readonly #data: DmaBuffer;
+  readonly #sq: DataView;
+  readonly #cq: DataView;
+  #sqTail = 0;
+  #sqHead = 0;
+  #cqHead = 0;
+  #phase = 1;
+  #nextCid = 0;
+  #pending: Pending | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  #released = false;
+  readonly #unlistenClose: () => void;
+  /** onInterrupt() calls (interrupt deliveries, or external calls). */
+  interrupts = 0;
+  /** Completion entries consumed. */
+  completions = 0;
+
+  /**
+   * Probes `device` (class 01:08:02 NVM Express), enables Memory Space and Bus Master (vfio-pci
+   * leaves BME off), routes the interrupt, allocates the admin queues and brings the controller up
+   * (§7.6.1 steps 1–5). Resolves when CSTS.RDY = 1.
+   */
+  static async open(device: PciDevice, options: NvmeOpenOptions = {}): Promise<NvmeDriver> {
+    if (options === null || typeof options !== 'object') throw new RangeError('NvmeDriver.open: options must be an object');
+    const mode = options.interrupts ?? 'msix';
+    if (mode !== 'msix' && mode !== 'external') throw new RangeError(`NvmeDriver.open: interrupts must be 'msix' or 'external', got ${String(mode)}`);
+    const entries = options.adminQueueEntries ?? DEFAULT_ENTRIES;
+    if (!Number.isInteger(entries) || entries < 2 || entries > MAX_ENTRIES) throw new RangeError(`NvmeDriver.open: adminQueueEntries must be an integer in 2..${MAX_ENTRIES}, got ${String(entries)}`);
+    checkMs('commandTimeoutMs', options.commandTimeoutMs);
+    checkMs('readyTimeoutMs', options.readyTimeoutMs);
+    const classCode = device.config.read32(PCI_CLASS_REVISION) >>> 8;
+    if (classCode !== PCI_CLASS_STORAGE_EXPRESS) {
+      throw new DdkError('ENODEV', `${device.bdf} has class 0x${classCode.toString(16).padStart(6, '0')}, not an NVM Express controller (0x010802)`);
+    }
+    const driver = new NvmeDriver(device, mode, entries, options);
+    try {
+      await driver.#initialize();
+    } catch (error) {
+      driver.#release();
+      throw error;
+    }
+    return driver;
+  }
+
+  private constructor(device: PciDevice, mode: NvmeInterruptMode, entries: number, options: NvmeOpenOptions) {
+    this.device = device;
+    this.mode = mode;
+    device.config.write16(PCI_COMMAND, device.config.read16(PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    const bar = device.bar(0);
+    this.#bar = bar;
+    // §3.1: 64-bit registers may be read as two 32-bit halves, low first.
+    this.cap = (BigInt(bar.read32(NVME_REG.CAP + 4)) << 32n) | BigInt(bar.read32(NVME_REG.CAP));
+    if ((nvmeCapField(this.cap, 'CSS') & NVME_CAP_CSS_NVM) === 0) throw new DdkError('ENOTSUP', `${device.bdf}: CAP.CSS does not offer the NVM command set`);
+    if (nvmeCapField(this.cap, 'MPSMIN') > PAGE_SIZE_4K_MPS) throw new DdkError('ENOTSUP', `${device.bdf}: CAP.MPSMIN > 0, the controller does not take 4 KiB pages`);
+    this.#dstrd = nvmeCapField(this.cap, 'DSTRD');
+    this.#entries = Math.min(entries, nvmeCapField(this.cap, 'MQES') + 1);
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? Math.max(1, nvmeCapField(this.cap, 'TO')) * NVME_CAP_TO_UNIT_MS;
+    this.#asq = device.dma.alloc(this.#entries * NVME_SQE_SIZE);
+    this.#acq = device.dma.alloc(this.#entries * NVME_CQE_SIZE);
+    this.#data = device.dma.alloc(NVME_IDENTIFY_DATA_SIZE);
+    this.#sq = new DataView(this.#asq.bytes.buffer, this.#asq.bytes.byteOffset, this.#asq.bytes.byteLength);
+    this.#cq = new DataView(this.#acq.bytes.buffer, this.#acq.bytes.byteOffset, this.#acq.bytes.byteLength);
+    this.#unlistenClose = device.onClose(() => this.#fail(new DdkError('ECLOSED', `${device.bdf} was closed while the NVMe driver used it`)));
+    this.#line = mode === 'msix' ? new IrqLine(`nvme ${device.bdf} admin`) : null;
+    if (this.#line === null) return;
+    this.#line.setConsumer({ fire: () => this.onInterrupt(), detached: () => this.#fail(new DdkError('ECLOSED', 'the NVMe interrupt was detached')) });
+    try {
+      // §7.5.1: the admin CQ interrupts on vector 0.
+      device.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 0, this.#line);
+    } catch (error) {
+      this.#line.setConsumer(null);
+      this.#line = null;
+      this.#release();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The driver's own line on MSI-X vector 0 ('msix' mode; null for 'external'): its counters show deliveries. */
+  get interruptLine(): IrqLine | null {
+    return this.#line;
+  }
+
+  /** §5.15.2.2 Identify Controller (CNS 1). */
+  async identifyController(): Promise<NvmeControllerInfo> {
+    return parseIdentifyController(await this.#identify(NVME_CNS.CONTROLLER, 0, 'Identify Controller'));
+  }
+
+  /** §5.15.2.1 Identify Namespace (CNS 0). An inactive NSID reads as zeros (size 0). */
+  async identifyNamespace(nsid: number): Promise<NvmeNamespaceInfo> {
+    if (!Number.isInteger(nsid) || nsid < 1 || nsid >= 0xffff_ffff) throw new RangeError(`identifyNamespace: nsid must be in 1..0xfffffffe, got ${String(nsid)}`);
+    return parseIdentifyNamespace(nsid, await this.#identify(NVME_CNS.NAMESPACE, nsid, `Identify Namespace ${nsid}`));
+  }
+
+  /** §5.15.2.3 Active Namespace ID list (CNS 2), from NSID 1. */
+  async activeNamespaces(): Promise<number[]> {
+    const data = await this.#identify(NVME_CNS.ACTIVE_NS_LIST, 0, 'Identify Active Namespace List');
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const ids: number[] = [];
+    for (let at = 0; at < data.length; at += 4) {
+      const nsid = view.getUint32(at, true);
+      if (nsid === 0) break;
+      ids.push(nsid);
+    }
+    return ids;
+  }
+
+  /** §5.21.1.7 Number of Queues (Get Features): I/O SQs and CQs allocated, as counts (not 0's based). */
+  async numberOfQueues(): Promise<{ submission: number; completion: number }> {
+    const { dw0 } = await this.#command(NVME_ADMIN_OPC.GET_FEATURES, 'Get Features (Number of Queues)', (sqe) => {
+      sqe.setUint32(NVME_SQE.CDW10, NVME_FID.NUMBER_OF_QUEUES, true);
+    });
+    return { submission: (dw0 & 0xffff) + 1, completion: (dw0 >>> 16) + 1 };
+  }
+
+  /** §7.3.2 Controller Reset (CC.EN 1→0) and re-initialization (§7.6.1); queued after running commands. */
+  reset(): Promise<void> {
+    return this.#serialize(() => this.#initialize());
+  }
+
+  /**
+   * §7.6.2 normal shutdown (CC.SHN = 01b, wait CSTS.SHST = 10b), then detaches the interrupt and frees
+   * the queues. Waits for queued commands first. Idempotent; always releases, then rethrows a shutdown
+   * error ('ETIMEDOUT', 'EIO').
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#rejectPending(new DdkError('ECLOSED', 'the NVMe driver was closed while a command was pending'));
+    this.#closing = this.#serialize(async () => {
+      if (this.#released || this.device.closed) return;
+      try {
+        const csts = this.#bar.read32(NVME_REG.CSTS);
+        if (!this.#closed && (csts & NVME_CSTS_RDY) !== 0 && (csts & NVME_CSTS_CFS) === 0) {
+          this.#bar.write32(NVME_REG.CC, this.#bar.read32(NVME_REG.CC) | (NVME_CC_SHN_NORMAL << NVME_CC_SHN_SHIFT));
+          await this.#waitStatus(NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_COMPLETE, 'CSTS.SHST did not report shutdown complete (10b) after CC.SHN = 01b');
+        }
+      } finally {
+        this.#release();
+      }
+    });
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * The admin CQ's interrupt (§7.5.1): consume every entry whose Phase Tag matches the expected phase
+   * (§4.6), then tell the controller with one CQ head doorbell write. Call on the event loop.
+   */
+  onInterrupt(): void {
+    if (this.#closed || this.device.closed) return;
+    this.interrupts++;
+    const cq = this.#cq;
+    let reaped = 0;
+    for (;;) {
+      const at = this.#cqHead * NVME_CQE_SIZE;
+      const dw3 = cq.getUint32(at + NVME_CQE.DW3, true);
+      if (((dw3 >>> 16) & 1) !== this.#phase) break;
+      this.#cqHead++;
+      if (this.#cqHead === this.#entries) {
+        this.#cqHead = 0;
+        this.#phase ^= 1;
+      }
+      reaped++;
+      // §4.6 DW2 SQHD: how far the controller has fetched (SQ flow control, §4.1).
+      this.#sqHead = cq.getUint32(at + NVME_CQE.DW2, true) & 0xffff;
+      const pending = this.#pending;
+      if (pending === null || pending.cid !== (dw3 & 0xffff)) continue;
+      this.#pending = null;
+      clearTimeout(pending.timer);
+      const status = dw3 >>> NVME_CQE_STATUS_SHIFT;
+      if (status === 0) pending.resolve({ dw0: cq.getUint32(at + NVME_CQE.DW0, true) });
+      else pending.reject(this.#statusError(pending.what, status));
+    }
+    if (reaped === 0) return;
+    this.completions += reaped;
+    this.#bar.write32(nvmeCqHeadDoorbell(0, this.#dstrd), this.#cqHead);
+  }
+
+  /** §7.6.1 steps 1–5. */
+  async #initialize(): Promise<void> {
+    const bar = this.#regs();
+    // Step 1: reset the controller and wait until it reports not ready (§7.3.2).
+    const cc = bar.read32(NVME_REG.CC);
+    if ((cc & NVME_CC_EN) !== 0) bar.write32(NVME_REG.CC, cc & ~NVME_CC_EN);
+    await this.#waitStatus(NVME_CSTS_RDY, 0, 'CSTS.RDY did not clear after CC.EN = 0 (controller reset)');
+    // Step 2: the admin queues. The CQ's phase tags start at 0 (§4.6), the host's expected phase at 1.
+    this.#asq.bytes.fill(0);
+    this.#acq.bytes.fill(0);
+    this.#sqTail = 0;
+    this.#sqHead = 0;
+    this.#cqHead = 0;
+    this.#phase = 1;
+    bar.write32(NVME_REG.AQA, ((this.#entries - 1) << NVME_AQA_ACQS_SHIFT | (this.#entries - 1)) >>> 0);
+    for (const [reg, buffer] of [[NVME_REG.ASQ, this.#asq], [NVME_REG.ACQ, this.#acq]] as const) {
+      bar.write32(reg, Number(buffer.iova & 0xffff_ffffn));
+      bar.write32(reg + 4, Number(buffer.iova >> 32n));
+    }
+    // Steps 3–4: NVM command set, 4 KiB pages, round robin, 64/16-byte entries, then enable.
+    const config = (NVME_CC_CSS_NVM << NVME_CC_CSS_SHIFT) | (PAGE_SIZE_4K_MPS << NVME_CC_MPS_SHIFT)
+      | (NVME_SQES << NVME_CC_IOSQES_SHIFT) | (NVME_CQES << NVME_CC_IOCQES_SHIFT);
+    bar.write32(NVME_REG.CC, config);
+    bar.write32(NVME_REG.CC, config | NVME_CC_EN);
+    // Step 5: wait for CSTS.RDY = 1 (CAP.TO bounds it).
+    await this.#waitStatus(NVME_CSTS_RDY, NVME_CSTS_RDY, 'CSTS.RDY did not become 1 after CC.EN = 1 (controller enable)');
+  }
+
+  /** Polls CSTS until `(CSTS & mask) === want`; CFS → 'EIO'; past the ready timeout → 'ETIMEDOUT'. */
+  async #waitStatus(mask: number, want: number, what: string): Promise<void> {
+    const deadline = performance.now() + this.#readyTimeoutMs;
+    for (let polls = 0; ; polls++) {
+      const csts = this.#regs().read32(NVME_REG.CSTS);
+      if ((csts & mask) === want) return;
+      if ((csts & NVME_CSTS_CFS) !== 0 && want !== 0) throw new DdkError('EIO', `${this.device.bdf}: Controller Fatal Status (CSTS 0x${csts.toString(16)}) while waiting: ${what}`);
+      if (performance.now() > deadline) throw new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} within ${this.#readyTimeoutMs} ms (CSTS 0x${csts.toString(16)})`);
+      await pause(polls);
+    }
+  }
+
+  async #identify(cns: number, nsid: number, what: string): Promise<Uint8Array> {
+    await this.#command(NVME_ADMIN_OPC.IDENTIFY, what, (sqe) => {
+      this.#data.bytes.fill(0);
+      sqe.setUint32(NVME_SQE.NSID, nsid, true);
+      sqe.setUint32(NVME_SQE.PRP1, Number(this.#data.iova & 0xffff_ffffn), true);
+      sqe.setUint32(NVME_SQE.PRP1 + 4, Math.floor(Number(this.#data.iova) / TWO_32), true);
+      sqe.setUint32(NVME_SQE.CDW10, cns, true);
+    });
+    return this.#data.bytes.slice(0, NVME_IDENTIFY_DATA_SIZE);
+  }
+
+  /** §7.2 Submit: fill the SQ entry at the tail, advance the tail, ring the SQ 0 tail doorbell, await completion. */
+  #command(opcode: number, what: string, fill: (sqe: DataView) => void): Promise<{ dw0: number }> {
+    return this.#serialize(() => {
+      const bar = this.#regs();
+      const csts = bar.read32(NVME_REG.CSTS);
+      if ((csts & NVME_CSTS_RDY) === 0 || (csts & NVME_CSTS_CFS) !== 0) {
+        throw new DdkError('EIO', `${this.device.bdf}: controller not ready (CSTS 0x${csts.toString(16)}) for ${what}: reset() it`);
+      }
+      if ((this.#sqTail + 1) % this.#entries === this.#sqHead) {
+        throw new DdkError('EBUSY', `${this.device.bdf}: admin SQ full (head ${this.#sqHead}): the controller stopped fetching commands; reset() it`);
+      }
+      const cid = this.#nextCid;
+      this.#nextCid = (cid + 1) & 0xffff;
+      const at = this.#sqTail * NVME_SQE_SIZE;
+      this.#asq.bytes.fill(0, at, at + NVME_SQE_SIZE);
+      const sqe = new DataView(this.#sq.buffer, this.#sq.byteOffset + at, NVME_SQE_SIZE);
+      fill(sqe);
+      sqe.setUint32(NVME_SQE.CDW0, (opcode | cid << NVME_SQE_CID_SHIFT) >>> 0, true);
+      this.#sqTail = (this.#sqTail + 1) % this.#entries;
+      const done = new Promise<{ dw0: number }>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#pending = null;
+          reject(new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} (opcode 0x${opcode.toString(16)}, CID ${cid}) did not complete within `
+            + `${this.#commandTimeoutMs} ms: no entry with phase tag ${this.#phase} at admin CQ head ${this.#cqHead} after ${this.interrupts} interrupt(s)`));
+        }, this.#commandTimeoutMs);
+        this.#pending = { cid, what, resolve, reject, timer };
+      });
+      bar.write32(nvmeSqTailDoorbell(0, this.#dstrd), this.#sqTail);
+      return done;
+    });
+  }
+
+  #serialize<T>(step: () => T | Promise<T>): Promise<T> {
+    const run = (): T | Promise<T> => step();
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  #statusError(what: string, status: number): DdkError {
+    const sct = (status >>> NVME_STATUS_SCT_SHIFT) & NVME_STATUS_SCT_MASK;
+    const sc = status & NVME_STATUS_SC_MASK;
+    return new DdkError('EIO', `${this.device.bdf}: ${what} failed with SCT 0x${sct.toString(16)} SC 0x${sc.toString(16)} (NVMe 1.4 §4.6.1.2)`);
+  }
+
+  #regs(): PciRegion {
+    if (this.#closed) throw new DdkError('ECLOSED', 'the NVMe driver is closed: open it again');
+    return this.#bar;
+  }
+
+  /** Rejects the command in flight and marks the driver closed (device gone or interrupt detached). */
+  #fail(error: DdkError): void {
+    this.#rejectPending(error);
+    this.#closed = true;
+  }
+
+  #rejectPending(error: DdkError): void {
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending === null) return;
+    clearTimeout(pending.timer);
+    pending.reject(error);
+  }
+
+  /** Detaches the interrupt, frees the DMA buffers; nothing of the driver stays on the device. */
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#fail(new DdkError('ECLOSED', 'the NVMe driver was closed while a command was pending'));
+    this.#unlistenClose();
+    if (!this.device.closed) {
+      // Only our own routing: someone may have re-routed vector 0 after detaching ours.
+      if (this.#line?.attached === true) this.device.irq.detach(VFIO_PCI_MSIX_IRQ_INDEX, 0);
+      this.#asq.free();
+      this.#acq.free();
+      this.#data.free();
+    }
+    this.#line?.setConsumer(null);
+  }
+}
