@@ -9,6 +9,17 @@ export const PAGE_SIZE = 4096;
 
 export type HostMemoryAllocator = (size: number, options?: { hugepage?: boolean }) => HostMemory;
 
+/** Host memory from the native allocator: also carries its virtual address, which the VFIO backend
+ *  passes to VFIO_IOMMU_MAP_DMA / IOMMU_IOAS_MAP. `free()` detaches `bytes` (it becomes zero-length). */
+export interface NativeHostMemory extends HostMemory {
+  readonly native: true;
+  readonly vaddr: bigint;
+}
+
+export function isNativeHostMemory(memory: HostMemory): memory is NativeHostMemory {
+  return memory.native && typeof (memory as Partial<NativeHostMemory>).vaddr === 'bigint';
+}
+
 function roundToPages(size: number): number {
   if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`host memory size must be a positive integer, got ${String(size)}`);
   return Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
@@ -25,7 +36,9 @@ export function setHostMemoryAllocator(next: HostMemoryAllocator | null): void {
   allocator = next ?? plainAllocator;
 }
 
-/** `size` rounded up to whole pages, zero-filled. */
+/** `size` rounded up to whole pages (2 MiB pages with `hugepage`, native allocator only), zero-filled.
+ *  Throws RangeError for a bad size; with the addon loaded, its error (code 'ENOMEM'/'EPERM' naming
+ *  RLIMIT_MEMLOCK, or the missing huge pages) when the memory cannot be mapped or locked. */
 export function allocHostMemory(size: number, options?: { hugepage?: boolean }): HostMemory {
   roundToPages(size);
   return allocator(size, options);

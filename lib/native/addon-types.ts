@@ -1,0 +1,159 @@
+/**
+ * The native addon's interface (native/*.cc), exactly as it is exported. Thin and policy-free: every
+ * function is one syscall or ioctl with validated arguments. fds are plain numbers owned by the caller
+ * (close them with `close`). Every failure throws: system errors are `NativeSystemError`s (code
+ * 'ENOENT', 'EBUSY'…, errno, syscall, and the path / bdf / fd involved); bad arguments throw a
+ * TypeError (code 'ERR_INVALID_ARG_TYPE') or RangeError (code 'ERR_OUT_OF_RANGE'); a malformed BDF
+ * throws code 'ERR_BAD_BDF' before any filesystem access.
+ */
+
+/** Shape of a system error thrown by the addon. `errno` is the positive Linux value. */
+export interface NativeSystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+  readonly bdf?: string;
+  readonly fd?: number;
+}
+
+/** A u64 argument: a non-negative safe integer or a bigint. */
+export type U64 = number | bigint;
+
+export type WatcherCallback = (count: number, bootNs: bigint, monoNs: bigint) => void;
+
+/** One uv_poll on an eventfd, on the creating thread's loop. Close it before closing the fd. */
+export interface NativeEventfdWatcher {
+  readonly fd: number;
+  readonly closed: boolean;
+  /** Whether it keeps the event loop (and the JS object) alive. */
+  readonly hasRef: boolean;
+  ref(): this;
+  unref(): this;
+  close(): void;
+}
+
+export interface IommuInfo {
+  flags: number;
+  iovaPgsizes: bigint;
+  /** From the IOVA_RANGE capability; inclusive `end`. Empty when the kernel reports none. */
+  iovaRanges: { start: bigint; end: bigint }[];
+  dmaAvail?: number;
+}
+
+export interface GroupStatus {
+  flags: number;
+  viable: boolean;
+  containerSet: boolean;
+}
+
+export interface DeviceInfo {
+  flags: number;
+  numRegions: number;
+  numIrqs: number;
+}
+
+export interface RegionInfo {
+  index: number;
+  flags: number;
+  size: bigint;
+  /** File offset of the region on the device fd (use it; index << 40 is not ABI). */
+  offset: bigint;
+  sparseMmap?: { offset: bigint; size: bigint }[];
+  type?: { type: number; subtype: number };
+  msixMappable: boolean;
+}
+
+export interface IrqInfo {
+  index: number;
+  flags: number;
+  count: number;
+}
+
+export interface IrqSet {
+  index: number;
+  /** One VFIO_IRQ_SET_DATA_* | one VFIO_IRQ_SET_ACTION_* (lib/native/vfio-uapi.ts). */
+  flags: number;
+  start?: number;
+  count: number;
+  /** DATA_EVENTFD: one fd per vector, −1 = unassign. */
+  fds?: number[];
+  /** DATA_BOOL: one per vector. */
+  bools?: boolean[];
+}
+
+export interface HotResetInfo {
+  flags: number;
+  devices: { groupId: number; segment: number; bus: number; devfn: number; bdf: string }[];
+}
+
+export interface DmaAllocation {
+  buffer: ArrayBuffer;
+  vaddr: bigint;
+  /** Rounded up to whole (huge) pages. */
+  size: number;
+  hugepage: boolean;
+}
+
+export interface NativeAddon {
+  clockBootNs(): bigint;
+  clockMonoNs(): bigint;
+
+  eventfdCreate(initial?: number, options?: { nonblock?: boolean; semaphore?: boolean }): number;
+  /** Counter value read, or 0 when nothing is pending (never blocks). */
+  eventfdRead(fd: number): number;
+  eventfdWrite(fd: number, value?: U64): void;
+  close(fd: number): void;
+  EventfdWatcher: new (fd: number, callback: WatcherCallback) => NativeEventfdWatcher;
+
+  vfioOpenContainer(path?: string): number;
+  vfioGetApiVersion(containerFd: number): number;
+  vfioCheckExtension(containerFd: number, extension: number): number;
+  vfioSetIommu(containerFd: number, type?: number): void;
+  vfioIommuGetInfo(containerFd: number): IommuInfo;
+  vfioIommuMapDma(containerFd: number, map: { iova: U64; vaddr: U64; size: U64; read?: boolean; write?: boolean }): void;
+  /** Returns the number of bytes unmapped. */
+  vfioIommuUnmapDma(containerFd: number, range: { iova: U64; size: U64 }): bigint;
+
+  vfioOpenGroup(group: number, dir?: string): number;
+  vfioGroupGetStatus(groupFd: number): GroupStatus;
+  vfioGroupSetContainer(groupFd: number, containerFd: number): void;
+  vfioGroupUnsetContainer(groupFd: number): void;
+  vfioGroupGetDeviceFd(groupFd: number, bdf: string): number;
+
+  vfioDeviceGetInfo(deviceFd: number): DeviceInfo;
+  vfioDeviceGetRegionInfo(deviceFd: number, index: number): RegionInfo;
+  vfioDeviceGetIrqInfo(deviceFd: number, index: number): IrqInfo;
+  vfioDeviceSetIrqs(deviceFd: number, set: IrqSet): void;
+  vfioDeviceReset(deviceFd: number): void;
+  vfioDeviceGetPciHotResetInfo(deviceFd: number): HotResetInfo;
+
+  iommufdOpen(path?: string): number;
+  iommufdIoasAlloc(iommufd: number): number;
+  iommufdDestroy(iommufd: number, id: number): void;
+  /** Returns the IOVA (the kernel picks one when `iova` is absent). */
+  iommufdIoasMap(
+    iommufd: number,
+    map: { ioasId: number; vaddr: U64; length: U64; iova?: U64; read?: boolean; write?: boolean },
+  ): bigint;
+  iommufdIoasUnmap(iommufd: number, ioasId: number, iova: U64, length: U64): bigint;
+  iommufdIoasIovaRanges(iommufd: number, ioasId: number): { alignment: bigint; ranges: { start: bigint; last: bigint }[] };
+  /** `n` → /dev/vfio/devices/vfio<n>; a string is the path itself. */
+  vfioCdevOpen(cdev: number | string): number;
+  vfioDeviceBindIommufd(deviceFd: number, iommufd: number): number;
+  vfioDeviceAttachIommufdPt(deviceFd: number, ptId: number): number;
+  vfioDeviceDetachIommufdPt(deviceFd: number): void;
+
+  /** Exact-width pread at regionOffset + offset; width 8 returns a bigint. */
+  regionRead(fd: number, regionOffset: U64, regionSize: U64, offset: U64, width: 1 | 2 | 4 | 8): number | bigint;
+  regionWrite(fd: number, regionOffset: U64, regionSize: U64, offset: U64, width: 1 | 2 | 4 | 8, value: U64): void;
+  mmapRegion(fd: number, regionOffset: U64, regionSize: U64, offset: U64, size: U64): ArrayBuffer;
+  /** Detaches the ArrayBuffer (views become zero-length) and unmaps it. */
+  munmapRegion(buffer: ArrayBuffer): void;
+
+  dmaAlloc(size: number, options?: { hugepage?: boolean }): DmaAllocation;
+  dmaFree(buffer: ArrayBuffer): void;
+
+  ioctlNumbers(): Record<string, number>;
+  structSizes(): Record<string, number>;
+}

@@ -1,0 +1,28 @@
+// Argument validation shared by every export. Each helper returns false after throwing a TypeError
+// / RangeError (or EBADF for an impossible fd), so a caller writes
+//   if (!ArgFd(info, 0, "fd", &fd)) return env.Undefined();
+#pragma once
+
+#include <napi.h>
+#include <cstdint>
+#include <string>
+
+namespace ddk {
+
+/** A non-negative int32 fd; a negative one throws the EBADF error `syscall` would have given. */
+bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* syscall, int* out);
+/** An integer number in [min, max]. */
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max, int64_t* out);
+bool ValueInt(Napi::Env env, Napi::Value v, const char* name, int64_t min, int64_t max, int64_t* out);
+/** A non-negative safe-integer number or a bigint in [0, 2^64). */
+bool ValueU64(Napi::Env env, Napi::Value v, const char* name, uint64_t* out);
+bool ArgU64(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out);
+bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out);
+/** An optional string argument (undefined → `fallback`). */
+bool ArgOptString(const Napi::CallbackInfo& info, size_t i, const char* name, const char* fallback, std::string* out);
+/** An optional object argument (undefined → empty object). */
+bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Napi::Object* out);
+/** obj[key] as a boolean; undefined → `fallback`. */
+bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out);
+
+}  // namespace ddk

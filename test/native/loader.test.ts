@@ -1,0 +1,80 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { nativePath, packageRoot } from '../../lib/native/loader.ts';
+import { native, skip } from './helpers.ts';
+
+type LoaderModule = typeof import('../../lib/native/loader.ts');
+
+/** A copy of the package layout (lib/ + node_modules link) in a temp dir, with a fresh loader. */
+async function packageCopy(t: Test, place: 'prebuild' | 'local' | 'none') {
+  const root = mkdtempSync(join(tmpdir(), 'vfio-ddk-pkg-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(join(packageRoot(), 'lib'), join(root, 'lib'), { recursive: true });
+  symlinkSync(join(packageRoot(), 'node_modules'), join(root, 'node_modules'));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'vfio-ddk-copy', type: 'module' }));
+  copyFileSync(join(packageRoot(), 'tsconfig.json'), join(root, 'tsconfig.json'));
+  const built = String(nativePath());
+  if (place === 'prebuild') {
+    mkdirSync(join(root, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
+    copyFileSync(built, join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'vfio-ddk.node'));
+  } else if (place === 'local') {
+    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+    copyFileSync(built, join(root, 'build', 'Release', 'vfio_ddk.node'));
+  }
+  const loader = (await import(pathToFileURL(join(root, 'lib', 'native', 'loader.ts')).href)) as LoaderModule;
+  return { root, loader };
+}
+
+/** Runs `fn` with no VFIO_DDK_ADDON override and a PATH that has node but no cmake or compiler. */
+async function withoutBuildTools<T>(t: { teardown(fn: () => void): void }, fn: () => Promise<T>): Promise<T> {
+  const saved = { addon: process.env['VFIO_DDK_ADDON'], path: process.env['PATH'] };
+  const bin = mkdtempSync(join(tmpdir(), 'vfio-ddk-bin-'));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  delete process.env['VFIO_DDK_ADDON'];
+  process.env['PATH'] = bin;
+  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+  try {
+    return await fn();
+  } finally {
+    if (saved.addon !== undefined) process.env['VFIO_DDK_ADDON'] = saved.addon;
+    process.env['PATH'] = saved.path;
+  }
+}
+
+t.test('a prebuild in prebuilds/<platform>-<arch>/ is used, with no cmake on PATH', { skip }, async (t) => {
+  native();
+  await withoutBuildTools(t, async () => {
+    const { root, loader } = await packageCopy(t, 'prebuild');
+    t.equal(loader.nativeSource(), null, 'nothing loaded yet');
+    const addon = loader.loadNative();
+    t.equal(loader.nativeSource(), 'prebuild');
+    t.equal(loader.nativePath(), join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'vfio-ddk.node'));
+    t.type(addon.clockMonoNs(), 'bigint');
+    t.equal(loader.loadNative(), addon, 'loaded once');
+  });
+});
+
+t.test('without a prebuild the local cmake-js build is used through bindings', { skip }, async (t) => {
+  native();
+  await withoutBuildTools(t, async () => {
+    const { root, loader } = await packageCopy(t, 'local');
+    loader.loadNative();
+    t.equal(loader.nativeSource(), 'local');
+    t.equal(loader.nativePath(), join(root, 'build', 'Release', 'vfio_ddk.node'));
+  });
+});
+
+t.test('with neither, loadNative throws ERR_ADDON_MISSING saying how to build', { skip }, async (t) => {
+  native();
+  await withoutBuildTools(t, async () => {
+    const { loader } = await packageCopy(t, 'none');
+    t.throws(() => loader.loadNative(), { code: 'ERR_ADDON_MISSING', message: /npm run build:native.*cmake/ });
+    t.equal(loader.tryLoadNative(), null);
+    t.match(loader.nativeLoadError(), { code: 'ERR_ADDON_MISSING' });
+    t.equal(loader.nativeSource(), null);
+  });
+});
