@@ -2,7 +2,7 @@
  * QEMU's `edu` device, register for register (spec/edu.md; hw/misc/edu.c of QEMU 7.2, the project's
  * guest QEMU).
  *
- * * D.1 identity 1234:11e8 rev 0x10, class 0xff0000, Interrupt Pin 1, MSI capability at 0x40 (1 vector,
+ * * D.1 identity 1234:11e8 rev 0x10, class 0x00ff00 (as the real device reports it), Interrupt Pin 1, MSI capability at 0x40 (1 vector,
  *   64-bit, no per-vector masking), BAR0 32-bit memory, 1 MiB. No MSI-X.
  * * D.2 access sizes: offsets < 0x80 accept 4-byte accesses only, offsets ≥ 0x80 4 or 8 bytes. Any other
  *   size reads all-ones (of the access width) and a write is ignored; unlisted offsets read all-ones and

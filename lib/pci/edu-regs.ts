@@ -8,7 +8,10 @@
 export const EDU_VENDOR_ID = 0x1234;
 export const EDU_DEVICE_ID = 0x11e8;
 export const EDU_REVISION = 0x10;
-export const EDU_CLASS_CODE = 0xff0000;
+/** QEMU sets class_id = PCI_CLASS_OTHERS (0x00ff, a 16-bit class/subclass): base class 0x00, subclass
+ *  0xff, prog-if 0 — 0x00ff00, as the real edu reads in the guest (spec/edu.md D.1 says "base class 0xFF";
+ *  the hardware says otherwise and wins). */
+export const EDU_CLASS_CODE = 0x00ff00;
 export const EDU_BAR0_SIZE = 1 << 20;
 /** Default `dma_mask` property: (1 << 28) − 1. */
 export const EDU_DEFAULT_DMA_MASK = (1n << 28n) - 1n;
