@@ -1,0 +1,67 @@
+/**
+ * Helpers for the hardware suites. They run inside the QEMU guest (scripts/test-hw.mjs), compiled to
+ * JavaScript on the host: the library is imported only through package specifiers ('vfio-ddk',
+ * 'vfio-ddk/vfio'), which resolve to dist/, so there is exactly one instance of every module.
+ */
+import { readdirSync } from 'node:fs';
+import { IrqLine } from 'vfio-ddk';
+
+/** The BDF the guest bound to vfio-pci for a device ('edu', 'nvme'), or null outside the guest. */
+export function guestBdf(device: 'edu' | 'nvme'): string | null {
+  const value = process.env[`VFIO_DDK_${device.toUpperCase()}_BDF`];
+  return value === undefined || value === '' ? null : value;
+}
+
+/** Why a suite is skipped when its device is not there (e.g. run on the host by mistake). */
+export function skipReason(device: 'edu' | 'nvme'): string {
+  return `no ${device} bound to vfio-pci (VFIO_DDK_${device.toUpperCase()}_BDF unset): run it with npm run test:hw`;
+}
+
+/** Open file descriptors of this process. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * A line whose deliveries resolve promises: `next()` resolves with the count of the next delivery,
+ * `onFire` runs first on each delivery (the driver's ack — before anything awaits).
+ */
+export class LineProbe {
+  readonly line: IrqLine;
+  deliveries = 0;
+  fires = 0;
+  detached = false;
+  #waiters: ((count: number) => void)[] = [];
+  #queued: number[] = [];
+
+  constructor(name: string, onFire: (count: number) => void = () => {}) {
+    this.line = new IrqLine(name);
+    this.line.setConsumer({
+      fire: (count) => {
+        this.deliveries++;
+        this.fires += count;
+        onFire(count);
+        const waiter = this.#waiters.shift();
+        if (waiter) waiter(count);
+        else this.#queued.push(count);
+      },
+      detached: () => {
+        this.detached = true;
+      },
+    });
+  }
+
+  /** The next delivery's count (or one already queued). */
+  next(): Promise<number> {
+    const queued = this.#queued.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** Median and 99th percentile of nanosecond samples, in microseconds. */
+export function percentiles(samples: bigint[]): { medianUs: number; p99Us: number; minUs: number } {
+  const sorted = [...samples].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const at = (q: number): number => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0n) / 1000;
+  return { medianUs: at(0.5), p99Us: at(0.99), minUs: at(0) };
+}

@@ -1,0 +1,201 @@
+/**
+ * `VfioDevice`: a real PCI function driven from userspace through VFIO, implementing `PciDevice`
+ * with the native addon. Start at `openVfioDevice`.
+ *
+ * On open (after the checks of vfio-open.ts) Memory Space and Bus Master are enabled in the Command
+ * register: vfio-pci sets neither, and without Bus Master the device's MSI writes and DMA are silently
+ * dropped (spec/edu.md D.6, D.7). Pass `{ enableBusMaster: false }` to leave Command untouched.
+ *
+ * Errors: see vfio-open.ts / vfio-diagnostics.ts for opening; afterwards RangeError for bad offsets
+ * and DdkError 'ENOENT' (no such BAR), 'ENOTSUP' (no reset), 'ECLOSED' (after close).
+ */
+import type { PciDevice, PciIdentity, PciRegion } from '../pci/device.ts';
+import {
+  PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID, PCI_STD_NUM_BARS,
+  PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
+} from '../pci/regs.ts';
+import { VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX } from '../pci/vfio-indices.ts';
+import { loadNative } from '../native/loader.ts';
+import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
+import { VFIO_DEVICE_FLAGS_RESET } from '../native/vfio-uapi.ts';
+import { DdkError } from '../errors.ts';
+import type { Sysfs } from './sysfs.ts';
+import { normalizeBdf } from './bdf.ts';
+import { defaultEnvironment, openVfio } from './vfio-open.ts';
+import type { OpenedVfio, VfioIommuChoice } from './vfio-open.ts';
+import { DeviceGate } from './vfio-gate.ts';
+import { VfioConfigSpace } from './vfio-config.ts';
+import { VfioRegion } from './vfio-region.ts';
+import { VfioInterrupts } from './vfio-interrupts.ts';
+import { VfioDma } from './vfio-dma.ts';
+import { errnoCode } from './vfio-diagnostics.ts';
+
+export interface OpenVfioDeviceOptions {
+  /** Initial DMA mask (default 32 bits; drivers narrow or widen it with `dma.setMask`). */
+  dmaMask?: bigint;
+  /** Set Memory Space + Bus Master in Command on open (default true). */
+  enableBusMaster?: boolean;
+  /** 'auto' (default): iommufd/cdev when the kernel has it, else type1. */
+  iommu?: VfioIommuChoice;
+  /** For tests and unusual layouts. */
+  addon?: NativeAddon;
+  sysfs?: Sysfs;
+  vfioDir?: string;
+  iommuPath?: string;
+}
+
+export class VfioDevice implements PciDevice {
+  readonly bdf: string;
+  readonly backend = 'vfio' as const;
+  readonly identity: PciIdentity;
+  readonly config: VfioConfigSpace;
+  readonly irq: VfioInterrupts;
+  readonly dma: VfioDma;
+  /** IOMMU group number and which IOMMU interface is in use. */
+  readonly group: number;
+  readonly iommuKind: 'type1' | 'iommufd';
+  readonly #addon: NativeAddon;
+  readonly #opened: OpenedVfio;
+  readonly #gate: DeviceGate;
+  readonly #bars: (VfioRegion | null | undefined)[] = [];
+  readonly #resettable: boolean;
+  readonly #listeners = new Set<() => void>();
+
+  /** Use `openVfioDevice`. Takes ownership of the fds in `opened`. */
+  constructor(addon: NativeAddon, opened: OpenedVfio, options: OpenVfioDeviceOptions = {}) {
+    this.#addon = addon;
+    this.#opened = opened;
+    this.bdf = opened.bdf;
+    this.group = opened.group;
+    this.iommuKind = opened.iommu.kind;
+    this.#gate = new DeviceGate(opened.bdf);
+    const fd = opened.deviceFd;
+    const info = addon.vfioDeviceGetInfo(fd);
+    this.#resettable = (info.flags & VFIO_DEVICE_FLAGS_RESET) !== 0;
+    this.config = new VfioConfigSpace(addon, fd, addon.vfioDeviceGetRegionInfo(fd, VFIO_PCI_CONFIG_REGION_INDEX), this.#gate);
+    this.irq = new VfioInterrupts(addon, fd, this.#gate);
+    this.dma = new VfioDma(addon, opened.iommu, this.#gate, options.dmaMask);
+    const classRev = this.config.read32(PCI_CLASS_REVISION);
+    this.identity = {
+      vendorId: this.config.read16(PCI_VENDOR_ID),
+      deviceId: this.config.read16(PCI_DEVICE_ID),
+      classCode: classRev >>> 8,
+      revision: classRev & 0xff,
+      subsystemVendorId: this.config.read16(PCI_SUBSYSTEM_VENDOR_ID),
+      subsystemId: this.config.read16(PCI_SUBSYSTEM_ID),
+    };
+    if (options.enableBusMaster !== false) {
+      const command = this.config.read16(PCI_COMMAND);
+      const wanted = command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+      if (wanted !== command) this.config.write16(PCI_COMMAND, wanted);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#gate.closed;
+  }
+
+  bar(index: number): PciRegion {
+    if (!Number.isInteger(index) || index < 0 || index >= PCI_STD_NUM_BARS) throw new RangeError(`BAR index must be 0–5, got ${String(index)}`);
+    this.#gate.check();
+    let region = this.#bars[index];
+    if (region === undefined) {
+      const info: RegionInfo = this.#addon.vfioDeviceGetRegionInfo(this.#opened.deviceFd, VFIO_PCI_BAR0_REGION_INDEX + index);
+      region = info.size === 0n ? null : new VfioRegion(this.#addon, this.#opened.deviceFd, info, this.#gate);
+      this.#bars[index] = region;
+    }
+    if (region === null) throw new DdkError('ENOENT', `${this.bdf} has no BAR${index}`);
+    return region;
+  }
+
+  /** VFIO_DEVICE_RESET (FLR or another reset method the kernel found); 'ENOTSUP' when there is none. */
+  reset(): void {
+    this.#gate.check();
+    const none = new DdkError('ENOTSUP', `${this.bdf} has no function-level reset the kernel can use (VFIO_DEVICE_FLAGS_RESET unset)`);
+    if (!this.#resettable) throw none;
+    try {
+      this.#addon.vfioDeviceReset(this.#opened.deviceFd);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'EINVAL' || code === 'ENOTTY' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') throw none;
+      throw error;
+    }
+  }
+
+  /**
+   * Disables interrupts (lines detached, so pending waits resolve), unmaps and frees DMA memory,
+   * unmaps the BARs, closes the device, group and IOMMU fds, then runs the onClose listeners.
+   */
+  close(): void {
+    if (this.#gate.closed) return;
+    this.#gate.closed = true;
+    const steps: (() => void)[] = [
+      () => this.irq.closeAll(),
+      () => this.dma.closeAll(),
+      () => { for (const region of this.#bars) region?.unmap(); },
+      () => this.#addon.close(this.#opened.deviceFd),
+      () => { if (this.#opened.groupFd !== null) this.#addon.close(this.#opened.groupFd); },
+      () => this.#opened.iommu.close(),
+    ];
+    let first: unknown = null;
+    for (const step of steps) {
+      try {
+        step();
+      } catch (error) {
+        first ??= error;
+      }
+    }
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        first ??= error;
+      }
+    }
+    this.#listeners.clear();
+    if (first !== null) throw first;
+  }
+
+  onClose(listener: () => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('onClose: listener must be a function');
+    if (this.#gate.closed) {
+      listener();
+      return () => {};
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Opens `bdf` ("0000:00:01.0" or "00:01.0") through VFIO. The BDF is validated before anything else
+ * (DdkError 'ERR_BAD_BDF'); then the checks of vfio-open.ts run, each failing with an error that
+ * names the cause and the fix.
+ */
+export function openVfioDevice(bdf: string, options: OpenVfioDeviceOptions = {}): VfioDevice {
+  const canonical = normalizeBdf(bdf);
+  if (typeof options !== 'object' || options === null) throw new TypeError('openVfioDevice: options must be an object');
+  if (options.iommu !== undefined && !['auto', 'type1', 'iommufd'].includes(options.iommu)) {
+    throw new RangeError(`openVfioDevice: iommu must be 'auto', 'type1' or 'iommufd', got ${String(options.iommu)}`);
+  }
+  if (options.enableBusMaster !== undefined && typeof options.enableBusMaster !== 'boolean') {
+    throw new TypeError('openVfioDevice: enableBusMaster must be a boolean');
+  }
+  const addon = options.addon ?? loadNative();
+  const env = defaultEnvironment(addon, options);
+  const opened = openVfio(canonical, env);
+  try {
+    return new VfioDevice(addon, opened, options);
+  } catch (error) {
+    try { addon.close(opened.deviceFd); } catch { /* */ }
+    try { if (opened.groupFd !== null) addon.close(opened.groupFd); } catch { /* */ }
+    try { opened.iommu.close(); } catch { /* */ }
+    throw error;
+  }
+}

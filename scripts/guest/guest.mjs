@@ -1,0 +1,160 @@
+/**
+ * Runs one command inside the hardware-in-the-loop guest and returns its exit status — the API that
+ * scripts/guest/run.mjs, scripts/test-hw.mjs and the CLI share.
+ *
+ * The host root is the guest's root (read-only 9p), so the command runs at the same path with the
+ * host's node, addon and files; a per-run folder is shared writable and appears in the guest at
+ * /run/ddk (command.sh in, status and devices out). QEMU exits 0 whatever the guest did, so the
+ * status comes from that folder (shared qemu-guest.md "Exit status").
+ *
+ * In the guest the command sees: VFIO_DDK_GUEST=1, VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs
+ * bound to vfio-pci), HOME and TMPDIR on tmpfs.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CACHE_ROOT, ensureGuestImage } from './setup.mjs';
+import { GUEST_DEVICES, canUseKvm, qemuArgs, qemuBinary } from './qemu.mjs';
+
+const NVME_IMAGE_BYTES = 64 * 1024 * 1024;
+/** The exit status reported when the run is cut off by the timeout (as coreutils `timeout`). */
+export const TIMEOUT_STATUS = 124;
+/** The kernel's last words at power-off (printed at every level): noise in the command's output. */
+const POWER_DOWN = /^\[\s*\d+\.\d+\] reboot: Power down$/;
+
+function shellQuote(s) {
+  return `'${String(s).replaceAll("'", `'\\''`)}'`;
+}
+
+/** A fresh sparse image per run: QEMU write-locks it, so concurrent runs must not share one. */
+function createNvmeImage(path) {
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, NVME_IMAGE_BYTES); // sparse: no blocks until written
+  closeSync(fd);
+  return path;
+}
+
+function commandScript({ command, shell, cwd, env, devices }) {
+  const exports = Object.entries(env).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new RangeError(`bad environment variable name '${k}'`);
+    return `export ${k}=${shellQuote(v)}`;
+  });
+  const cases = devices.map((name) => `    ${GUEST_DEVICES[name].id}) export VFIO_DDK_${name.toUpperCase()}_BDF="$bdf" ;;`);
+  return [
+    '#!/bin/sh',
+    '# Written by scripts/guest/guest.mjs; runs in the guest inside the chroot of the host root.',
+    `export PATH=${shellQuote(`${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`)}`,
+    'export HOME=/run/ddk-home TMPDIR=/run/ddk-tmp VFIO_DDK_GUEST=1',
+    'mkdir -p "$HOME" "$TMPDIR"',
+    'while read -r id bdf group; do',
+    '  case "$id" in',
+    ...cases,
+    '  esac',
+    'done < /run/ddk/devices',
+    ...exports,
+    `cd ${shellQuote(cwd)} || exit 125`,
+    shell ? 'exec /bin/bash -i || exec /bin/sh -i' : command,
+    '',
+  ].join('\n');
+}
+
+/**
+ * @param {object} o
+ * @param {string} [o.command]   shell command (sh -c semantics) to run in the guest
+ * @param {boolean} [o.shell]    interactive shell on this terminal instead of a command
+ * @param {string[]} [o.devices] of 'edu', 'nvme' (default both)
+ * @param {number} [o.timeoutMs] whole run, boot included (default 5 min; none for a shell)
+ * @param {string} [o.cwd]       where the command runs (default the current directory)
+ * @param {Record<string,string>} [o.env] extra environment for the command
+ * @param {string[]} [o.append]  extra kernel command-line words (module.param=value is forwarded to insmod)
+ * @param {(line: string) => void} [o.onOutput]  console line of the guest (default: to stdout)
+ * @param {(msg: string) => void} [o.log]        progress lines (default: to stderr)
+ * @param {boolean} [o.keepResults] keep the per-run folder (/run/ddk in the guest) and return it as
+ *   `resultsDir` (the caller removes it; scripts/bench/hw.mjs reads its results from there)
+ * @returns {Promise<{ status: number, bootSeconds: number | null, seconds: number, accel: string,
+ *   devices: { id: string, bdf: string, group: string }[], timedOut: boolean, resultsDir: string | null }>}
+ */
+export async function runInGuest(o = {}) {
+  const devices = o.devices ?? ['edu', 'nvme'];
+  if (!Array.isArray(devices)) throw new TypeError('runInGuest: devices must be an array of device names');
+  const shell = o.shell === true;
+  if (!shell && (typeof o.command !== 'string' || o.command.trim() === '')) throw new TypeError('runInGuest: a command (or shell: true) is required');
+  for (const d of devices) if (!GUEST_DEVICES[d]) throw new RangeError(`unknown guest device '${d}' (known: ${Object.keys(GUEST_DEVICES).join(', ')})`);
+  const append = o.append ?? [];
+  for (const word of append) {
+    if (typeof word !== 'string' || !/^[\w.,:=+/-]+$/.test(word)) throw new RangeError(`bad kernel command-line word ${JSON.stringify(word)}`);
+  }
+  const timeoutMs = o.timeoutMs ?? (shell ? 0 : 5 * 60_000);
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`runInGuest: timeoutMs must be ≥ 0, got ${String(timeoutMs)}`);
+  const cwd = o.cwd ?? process.cwd();
+  const log = o.log ?? ((m) => process.stderr.write(`[guest] ${m}\n`));
+  const onOutput = o.onOutput ?? ((line) => process.stdout.write(`${line}\n`));
+
+  const image = ensureGuestImage({ log });
+  const kvm = canUseKvm();
+  mkdirSync(join(CACHE_ROOT, 'runs'), { recursive: true });
+  const resultsDir = mkdtempSync(join(CACHE_ROOT, 'runs', 'run-'));
+  writeFileSync(join(resultsDir, 'command.sh'), commandScript({ command: o.command, shell, cwd, env: o.env ?? {}, devices }));
+  const underTmp = cwd === '/tmp' || cwd.startsWith('/tmp/') || CACHE_ROOT.startsWith('/tmp/');
+  const cmdline = [`ddk.bind=${devices.map((d) => GUEST_DEVICES[d].id).join(',')}`, `ddk.tmp=${underTmp ? 0 : 1}`, ...append];
+  const nvmeImage = devices.includes('nvme') ? createNvmeImage(`${resultsDir}.nvme.raw`) : undefined;
+  const args = qemuArgs({ ...image, resultsDir, devices, nvmeImage, kvm, cmdline });
+
+  const started = Date.now();
+  const elapsed = () => (Date.now() - started) / 1000;
+  let bootSeconds = null;
+  let timedOut = false;
+  log(`booting (${kvm ? 'KVM' : 'TCG'}, devices: ${devices.join(', ') || 'none'}) 0.0 s`);
+  const child = spawn(qemuBinary(), args, { stdio: shell ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  const timer = timeoutMs > 0 ? setTimeout(() => {
+    timedOut = true;
+    log(`timeout after ${(timeoutMs / 1000).toFixed(0)} s: stopping the guest`);
+    child.kill('SIGKILL');
+  }, timeoutMs) : null;
+
+  if (!shell) {
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const raw of lines) {
+        const line = raw.replace(/\r/g, '');
+        const marker = /^@@ddk:(\S+)\s*(.*)$/.exec(line);
+        if (!marker) {
+          if (!POWER_DOWN.test(line)) onOutput(line);
+          continue;
+        }
+        const [, phase, rest] = marker;
+        if (phase === 'running') bootSeconds = elapsed();
+        log(`${phase}${rest ? ` ${rest}` : ''} ${elapsed().toFixed(1)} s`);
+      }
+    });
+    child.stdout.on('end', () => { if (partial) onOutput(partial.replace(/\r/g, '')); });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => process.stderr.write(`[qemu] ${chunk}`));
+  }
+  const qemuStatus = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  if (timer) clearTimeout(timer);
+
+  const read = (name) => { try { return readFileSync(join(resultsDir, name), 'utf8'); } catch { return null; } };
+  const statusText = read('status');
+  const bound = (read('devices') ?? '').split('\n').filter(Boolean).map((l) => {
+    const [id, bdf, group] = l.split(' ');
+    return { id, bdf, group };
+  });
+  if (o.keepResults !== true) rmSync(resultsDir, { recursive: true, force: true });
+  if (nvmeImage) rmSync(nvmeImage, { force: true });
+  let status;
+  if (timedOut) status = TIMEOUT_STATUS;
+  else if (statusText !== null && /^\d+\s*$/.test(statusText)) status = Number(statusText);
+  else {
+    log(`the guest reported no exit status (QEMU exited with ${qemuStatus}): it crashed or did not boot`);
+    status = 1;
+  }
+  return { status, bootSeconds, seconds: elapsed(), accel: kvm ? 'kvm' : 'tcg', devices: bound, timedOut,
+    resultsDir: o.keepResults === true ? resultsDir : null };
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/**
+ * npm run test:hw — the hardware-in-the-loop suites (hw-tests/) inside one QEMU guest with a real edu
+ * and NVMe bound to vfio-pci behind a virtual IOMMU (shared qemu-guest.md).
+ *
+ *   npm run test:hw                                   every hw-tests/**\/*.test.ts
+ *   npm run test:hw -- hw-tests/edu-vfio-device.test.ts   only these files
+ *   npm run test:hw -- --timeout 300                  whole-run limit in seconds (default 480)
+ *
+ * Steps: guest setup (cached), build dist/ and compile hw-tests/ to .cache/hw-tests/ on the host (tap's
+ * TypeScript loader costs 30–140 s per file under TCG, plain JS ~8 s), boot one guest, run each file
+ * with node there, print the TAP summary here, exit non-zero when anything failed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { runInGuest } from './guest/guest.mjs';
+import { PROJECT_ROOT, ensureGuestImage } from './guest/setup.mjs';
+
+const HW_DIR = join(PROJECT_ROOT, 'hw-tests');
+const OUT_DIR = join(PROJECT_ROOT, '.cache/hw-tests');
+const TSC = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
+const log = (m) => process.stderr.write(`[test:hw] ${m}\n`);
+
+function parseArgs(argv) {
+  const o = { files: [], timeoutMs: 480_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--timeout') {
+      const s = Number(argv[++i]);
+      if (!(s > 0)) throw new Error('--timeout needs a number of seconds');
+      o.timeoutMs = s * 1000;
+    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+    else o.files.push(a);
+  }
+  return o;
+}
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+function tsc(project, what) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [TSC, '-p', project], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) log(`${what}: tsc reported errors (${seconds} s):\n${(r.stdout + r.stderr).trim().split('\n').slice(0, 30).join('\n')}`);
+  else log(`${what} compiled (${seconds} s)`);
+  return r.status === 0;
+}
+
+/** Top-level TAP results per file, from the guest's console. */
+function summarize(lines) {
+  const files = [];
+  let current = null;
+  for (const line of lines) {
+    const start = /^# vfio-ddk hw file: (.*)$/.exec(line);
+    if (start) { current = { file: start[1], pass: 0, fail: [], skip: 0, exit: null }; files.push(current); continue; }
+    const end = /^# vfio-ddk hw exit: \S+ (\d+)$/.exec(line);
+    if (end && current) { current.exit = Number(end[1]); continue; }
+    if (!current) continue;
+    const result = /^(not ok|ok) \d+ - (.*)$/.exec(line);
+    if (!result) continue;
+    if (result[1] === 'ok') {
+      if (/# SKIP/.test(result[2])) current.skip++;
+      else current.pass++;
+    } else current.fail.push(result[2]);
+  }
+  return files;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  ensureGuestImage({ log });
+  if (!tsc('tsconfig.build.json', 'dist/')) log('continuing with what tsc emitted');
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  if (!tsc('hw-tests/tsconfig.json', 'hw-tests/')) return 1;
+  const prebuilds = join(PROJECT_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+  const addon = join(PROJECT_ROOT, 'build/Release/vfio_ddk.node');
+  const hasPrebuild = existsSync(prebuilds) && readdirSync(prebuilds).some((f) => f.endsWith('.node'));
+  if (!process.env.VFIO_DDK_ADDON && !hasPrebuild && !existsSync(addon)) {
+    log(`the native addon is not built (${relative(PROJECT_ROOT, addon)}): run npm run build:native (cmake, g++)`);
+    return 1;
+  }
+  const sources = o.files.length > 0 ? o.files.map((f) => resolve(f)) : findTests(HW_DIR);
+  const compiled = sources.map((src) => {
+    if (!src.startsWith(`${HW_DIR}/`) || !src.endsWith('.test.ts')) throw new Error(`${src}: not a hw-tests/*.test.ts file`);
+    const js = join(OUT_DIR, relative(HW_DIR, src)).replace(/\.ts$/, '.js');
+    if (!existsSync(js)) throw new Error(`${src} was not compiled to ${js}`);
+    return { src: relative(PROJECT_ROOT, src), js: relative(PROJECT_ROOT, js) };
+  });
+  if (compiled.length === 0) { log('no hw-tests/*.test.ts files'); return 1; }
+
+  const command = [
+    'status=0',
+    ...compiled.map(({ src, js }) => [
+      `echo '# vfio-ddk hw file: ${src}'`,
+      `node --enable-source-maps '${js}'; s=$?`,
+      `echo "# vfio-ddk hw exit: ${src} $s"`,
+      '[ "$s" -ne 0 ] && status=$s',
+    ].join('; ')),
+    'exit $status',
+  ].join('\n');
+  let lines = [];
+  const boot = () => runInGuest({
+    command,
+    cwd: PROJECT_ROOT,
+    devices: ['edu', 'nvme'],
+    timeoutMs: o.timeoutMs,
+    env: { NO_COLOR: '1', TAP_COLOR: '0', FORCE_COLOR: '0' },
+    log: (m) => log(`guest: ${m}`),
+    onOutput: (line) => { lines.push(line); process.stdout.write(`${line}\n`); },
+  });
+  let result = await boot();
+  if (result.bootSeconds === null && !result.timedOut) {
+    // The guest died before running anything (a TCG boot hiccup on a loaded host): one more boot.
+    log('the guest did not boot; retrying once');
+    lines = [];
+    result = await boot();
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, 'last-run.log'), lines.join('\n') + '\n');
+
+  const files = summarize(lines);
+  console.log(`\n# hw-tests summary — guest ${result.accel.toUpperCase()}, boot ${result.bootSeconds?.toFixed(1) ?? '?'} s, ` +
+    `whole run ${result.seconds.toFixed(1)} s, devices ${result.devices.map((d) => `${d.id}@${d.bdf}`).join(' ') || 'none'}`);
+  for (const { src } of compiled) {
+    const f = files.find((x) => x.file === src);
+    if (!f) { console.log(`#   ${src}: did not run`); continue; }
+    const state = f.exit === 0 && f.fail.length === 0 ? 'ok' : `FAILED (exit ${f.exit ?? 'none'})`;
+    console.log(`#   ${src}: ${state} — ${f.pass} passed, ${f.fail.length} failed${f.skip ? `, ${f.skip} skipped` : ''}`);
+    for (const name of f.fail) console.log(`#     not ok - ${name}`);
+  }
+  for (const line of lines) if (/^# .* µs/.test(line.trim())) console.log(`#   ${line.trim().slice(2)}`);
+  if (result.timedOut) console.log(`# the run hit the ${o.timeoutMs / 1000} s timeout`);
+  console.log(`# full console log: ${relative(PROJECT_ROOT, join(OUT_DIR, 'last-run.log'))}`);
+  const allRan = compiled.every(({ src }) => files.some((f) => f.file === src && f.exit !== null));
+  return result.status !== 0 ? result.status : allRan ? 0 : 1;
+}
+
+main().then((status) => process.exit(status), (err) => {
+  log(err.message);
+  process.exit(err.code === 'EPERM' ? 77 : 1);
+});
