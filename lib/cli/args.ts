@@ -17,7 +17,7 @@ export interface VerbSpec {
   readonly name: string;
   /** One line for the verb list. */
   readonly summary: string;
-  /** Positional argument names: "<bdf>" required, "[bdf]" optional. */
+  /** Positional argument names: "<bdf>" required, "[bdf]" optional; a last "[command…]" takes the rest. */
   readonly positionals: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Paragraphs after the option list (what it reads/writes, examples). */
@@ -59,7 +59,9 @@ export function parseVerbArgs(spec: VerbSpec, argv: readonly string[]): ParsedAr
   if (parsed.values['help'] === true) return null;
   const required = spec.positionals.filter((p) => p.startsWith('<')).length;
   if (parsed.positionals.length < required) throw new UsageError(`missing ${spec.positionals.slice(parsed.positionals.length).join(' ')}`);
-  if (parsed.positionals.length > spec.positionals.length) {
+  // A last positional named with "…" ("[command…]") takes every remaining argument.
+  const variadic = spec.positionals.at(-1)?.includes('…') === true;
+  if (!variadic && parsed.positionals.length > spec.positionals.length) {
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[spec.positionals.length])}`);
   }
   return parsed;

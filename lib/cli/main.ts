@@ -9,7 +9,9 @@ import type { CliContext } from './context.ts';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes.ts';
 import type { Verb } from './verb.ts';
 import { bindVerb } from './verbs/bind.ts';
+import { demoVerb } from './verbs/demo.ts';
 import { doctorVerb } from './verbs/doctor.ts';
+import { guestVerb } from './verbs/guest.ts';
 import { infoVerb } from './verbs/info.ts';
 import { irqtopVerb } from './verbs/irqtop.ts';
 import { listVerb } from './verbs/list.ts';
@@ -23,8 +25,8 @@ export const VERBS: readonly Verb[] = [
   unbindVerb,
   doctorVerb,
   irqtopVerb,
-  notYetVerb('demo', 'Run a demo driver against an emulated or real device.'),
-  notYetVerb('guest', 'Boot the QEMU guest and run the hardware suites in it.'),
+  demoVerb,
+  guestVerb,
   notYetVerb('bench', 'Measure interrupt and MMIO latency against a C baseline.'),
 ];
 

@@ -30,10 +30,13 @@ t.test('every verb has --help with its exit statuses', async (t) => {
   }
 });
 
-t.test('demo, guest and bench are not available yet (exit 1)', async (t) => {
+t.test('verbs not available yet say so (exit 1)', async (t) => {
   const fx = makeFixture({ devices: [] });
   t.teardown(fx.cleanup);
-  for (const name of ['demo', 'guest', 'bench']) {
+  // demo and guest are implemented (test/cli/demo*.test.ts, guest*.test.ts); the rest are placeholders.
+  const notYet = VERBS.filter((v) => v.spec.passThrough === true).map((v) => v.spec.name);
+  t.notOk(notYet.includes('demo') || notYet.includes('guest'), 'demo and guest are real verbs');
+  for (const name of notYet) {
     const r = await runCli([name, 'edu', '--iterations', '5'], fx);
     t.equal(r.code, 1);
     t.equal(r.stderr, `vfio-ddk ${name}: not yet available in this version\n`);

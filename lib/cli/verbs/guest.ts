@@ -1,0 +1,97 @@
+/**
+ * `vfio-ddk guest`: the hardware-in-the-loop runner as a user feature. Boots a QEMU guest (q35 with a
+ * virtual IOMMU and interrupt remapping) whose root is this machine's root, read-only, with real QEMU
+ * devices bound to vfio-pci; runs a command there in the current directory and exits with its
+ * status — or gives an interactive shell. Inside, VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF name the
+ * devices. The runner is scripts/guest/guest.mjs (shared qemu-guest.md).
+ */
+import { numberOption } from '../args.ts';
+import type { ParsedArgs } from '../args.ts';
+import { GUEST_DEVICE_NAMES, guestSetupError, loadGuestRunner, shellQuote } from '../demo-guest.ts';
+import type { GuestDeviceName, GuestRunnerLoader } from '../demo-guest.ts';
+import { UsageError } from '../exit-codes.ts';
+import type { Verb } from '../verb.ts';
+
+const MAX_TIMEOUT_SECONDS = 24 * 3600;
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+function isGuestDevice(name: string): name is GuestDeviceName {
+  return (GUEST_DEVICE_NAMES as readonly string[]).includes(name);
+}
+
+/** "--devices edu,nvme" (default both; "none" for none), each a known device, no repeats. */
+export function parseGuestDevices(raw: string | boolean | undefined): GuestDeviceName[] {
+  if (raw === undefined) return [...GUEST_DEVICE_NAMES];
+  const text = String(raw).trim();
+  if (text === 'none') return [];
+  const names = text.split(',').map((n) => n.trim());
+  const devices: GuestDeviceName[] = [];
+  for (const name of names) {
+    if (!isGuestDevice(name)) {
+      throw new UsageError(`unknown guest device ${JSON.stringify(name)}: --devices takes a comma-separated list of ${GUEST_DEVICE_NAMES.join(', ')} (or none)`);
+    }
+    if (devices.includes(name)) throw new UsageError(`--devices names ${name} twice`);
+    devices.push(name);
+  }
+  return devices;
+}
+
+/** The command line to run: one word is a shell command as written ("make test && …"), more are quoted words. */
+export function guestCommand(args: ParsedArgs): { command?: string; shell: boolean } {
+  const shell = args.values['shell'] === true;
+  const words = args.positionals;
+  if (shell) {
+    if (words.length > 0) throw new UsageError('--shell takes no command');
+    return { shell };
+  }
+  if (words.length === 0 || words.every((w) => w.trim() === '')) {
+    throw new UsageError('no command: vfio-ddk guest [options] -- <command…>, or --shell for an interactive shell');
+  }
+  return { command: words.length === 1 ? words[0] : words.map(shellQuote).join(' '), shell };
+}
+
+export function createGuestVerb(load: GuestRunnerLoader = loadGuestRunner): Verb {
+  return {
+    spec: {
+      name: 'guest',
+      summary: 'Boot the QEMU guest (virtual IOMMU, edu and NVMe bound to vfio-pci) and run a command or a shell in it.',
+      positionals: ['[-- command…]'],
+      options: {
+        devices: { type: 'string', valueName: 'LIST', description: `devices to give the guest: ${GUEST_DEVICE_NAMES.join(',')} (default), a subset, or none` },
+        shell: { type: 'boolean', description: 'an interactive shell in the guest instead of a command (exit powers it off)' },
+        timeout: { type: 'string', valueName: 'SECONDS', description: `limit for the whole run, boot included (default ${DEFAULT_TIMEOUT_SECONDS}; none with --shell)` },
+      },
+      details: 'The guest\'s root is this machine\'s root (read-only), so the command runs at the current directory\n'
+        + 'with this node and these files; /tmp, /run and $HOME are tmpfs. VFIO_DDK_EDU_BDF and VFIO_DDK_NVME_BDF\n'
+        + 'hold the devices\' addresses. Exit status: the command\'s (124 when the timeout cut it off).\n'
+        + 'The first run needs root: it installs qemu-system-x86 and the guest kernel (Debian/Ubuntu, about 86 MB).\n'
+        + 'One command word is run by sh as written (quote it to use $VFIO_DDK_EDU_BDF, pipes, &&); several are quoted words.\n'
+        + 'Examples (in the vfio-ddk checkout):\n  vfio-ddk guest --devices edu -- \'node bin/vfio-ddk.mjs demo --device $VFIO_DDK_EDU_BDF\'\n'
+        + '  vfio-ddk guest -- node my-script.mjs\n  vfio-ddk guest --shell',
+    },
+    async run(args, ctx) {
+      const devices = parseGuestDevices(args.values['devices']);
+      const { command, shell } = guestCommand(args);
+      const explicit = args.values['timeout'] !== undefined;
+      const seconds = numberOption(args, 'timeout', DEFAULT_TIMEOUT_SECONDS, 1, MAX_TIMEOUT_SECONDS);
+      const runInGuest = await load();
+      let result;
+      try {
+        result = await runInGuest({
+          ...(command === undefined ? {} : { command }),
+          shell, devices, cwd: process.cwd(),
+          // A shell has no limit unless one is asked for; a command has the default one.
+          ...(shell && !explicit ? {} : { timeoutMs: seconds * 1000 }),
+          onOutput: (line) => ctx.stdout(`${line}\n`),
+          log: (message) => ctx.stderr(`[guest] ${message}\n`),
+        });
+      } catch (err) {
+        throw guestSetupError(err) ?? err;
+      }
+      ctx.stderr(`[guest] done: status ${result.status}, boot ${result.bootSeconds?.toFixed(1) ?? '?'} s, total ${result.seconds.toFixed(1)} s (${result.accel})\n`);
+      return result.status;
+    },
+  };
+}
+
+export const guestVerb: Verb = createGuestVerb();
