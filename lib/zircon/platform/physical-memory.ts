@@ -10,22 +10,14 @@ export const PHYS_PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12n;
 const PAGE_MASK = 0xfffn;
 
-/** Something mapped at a physical range; offsets are bytes from `start`. */
-export interface PhysicalWindow {
+/** Something mapped at a physical range, with a region's accessors; offsets are bytes from `start`. */
+export interface PhysicalWindow extends Omit<PciRegion, 'index' | 'size' | 'view'> {
   readonly start: bigint;
   readonly size: bigint;
   readonly device: PciDevice;
   /** 'config' for an ECAM window, 'bar' for BAR `barIndex`. */
   readonly kind: 'config' | 'bar';
   readonly barIndex: number;
-  read8(offset: number): number;
-  read16(offset: number): number;
-  read32(offset: number): number;
-  read64(offset: number): bigint;
-  write8(offset: number, value: number): void;
-  write16(offset: number, value: number): void;
-  write32(offset: number, value: number): void;
-  write64(offset: number, value: bigint): void;
 }
 
 /** A 4 KiB ECAM window over config space; bytes past the device's config size read all-ones. */
