@@ -22,8 +22,6 @@ export interface VerbSpec {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Paragraphs after the option list (what it reads/writes, examples). */
   readonly details?: string;
-  /** Takes any arguments unparsed (verbs not implemented yet); only --help is honoured. */
-  readonly passThrough?: boolean;
 }
 
 export interface ParsedArgs {
@@ -45,9 +43,6 @@ export function verbHelp(spec: VerbSpec): string {
 
 /** Parses `argv` for `spec`; returns null when --help was asked. Throws UsageError on any mistake. */
 export function parseVerbArgs(spec: VerbSpec, argv: readonly string[]): ParsedArgs | null {
-  if (spec.passThrough === true) {
-    return argv.includes('--help') || argv.includes('-h') ? null : { values: {}, positionals: [...argv] };
-  }
   const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };

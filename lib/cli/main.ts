@@ -8,6 +8,7 @@ import { createContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes.ts';
 import type { Verb } from './verb.ts';
+import { benchVerb } from './verbs/bench.ts';
 import { bindVerb } from './verbs/bind.ts';
 import { demoVerb } from './verbs/demo.ts';
 import { doctorVerb } from './verbs/doctor.ts';
@@ -15,7 +16,6 @@ import { guestVerb } from './verbs/guest.ts';
 import { infoVerb } from './verbs/info.ts';
 import { irqtopVerb } from './verbs/irqtop.ts';
 import { listVerb } from './verbs/list.ts';
-import { notYetVerb } from './verbs/not-yet.ts';
 import { unbindVerb } from './verbs/unbind.ts';
 
 export const VERBS: readonly Verb[] = [
@@ -27,7 +27,7 @@ export const VERBS: readonly Verb[] = [
   irqtopVerb,
   demoVerb,
   guestVerb,
-  notYetVerb('bench', 'Measure interrupt and MMIO latency against a C baseline.'),
+  benchVerb,
 ];
 
 export function mainHelp(): string {

@@ -30,19 +30,6 @@ t.test('every verb has --help with its exit statuses', async (t) => {
   }
 });
 
-t.test('verbs not available yet say so (exit 1)', async (t) => {
-  const fx = makeFixture({ devices: [] });
-  t.teardown(fx.cleanup);
-  // demo and guest are implemented (test/cli/demo*.test.ts, guest*.test.ts); the rest are placeholders.
-  const notYet = VERBS.filter((v) => v.spec.passThrough === true).map((v) => v.spec.name);
-  t.notOk(notYet.includes('demo') || notYet.includes('guest'), 'demo and guest are real verbs');
-  for (const name of notYet) {
-    const r = await runCli([name, 'edu', '--iterations', '5'], fx);
-    t.equal(r.code, 1);
-    t.equal(r.stderr, `vfio-ddk ${name}: not yet available in this version\n`);
-  }
-});
-
 t.test('the bin says what to run when dist/ is missing', async (t) => {
   const dir = t.testdir({});
   mkdirSync(join(dir, 'bin'));
