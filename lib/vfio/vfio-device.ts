@@ -28,6 +28,10 @@ import { VfioConfigSpace } from './vfio-config.ts';
 import { VfioRegion } from './vfio-region.ts';
 import { VfioInterrupts } from './vfio-interrupts.ts';
 import { VfioDma } from './vfio-dma.ts';
+import { findMsix } from '../pci/capabilities.ts';
+import { VfioMsixShadow } from './vfio-msix-shadow.ts';
+import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
+import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
 import { errnoCode } from './vfio-diagnostics.ts';
 
 export interface OpenVfioDeviceOptions {
@@ -60,6 +64,8 @@ export class VfioDevice implements PciDevice {
   readonly #bars: (VfioRegion | null | undefined)[] = [];
   readonly #resettable: boolean;
   readonly #listeners = new Set<() => void>();
+  /** The virtualized MSI-X table / PBA / Function Mask (null: no MSI-X capability). */
+  readonly #msix: VfioMsixShadow | null;
 
   /** Use `openVfioDevice`. Takes ownership of the fds in `opened`. */
   constructor(addon: NativeAddon, opened: OpenedVfio, options: OpenVfioDeviceOptions = {}) {
@@ -72,8 +78,13 @@ export class VfioDevice implements PciDevice {
     const fd = opened.deviceFd;
     const info = addon.vfioDeviceGetInfo(fd);
     this.#resettable = (info.flags & VFIO_DEVICE_FLAGS_RESET) !== 0;
-    this.config = new VfioConfigSpace(addon, fd, addon.vfioDeviceGetRegionInfo(fd, VFIO_PCI_CONFIG_REGION_INDEX), this.#gate);
-    this.irq = new VfioInterrupts(addon, fd, this.#gate);
+    const configInfo = addon.vfioDeviceGetRegionInfo(fd, VFIO_PCI_CONFIG_REGION_INDEX);
+    const plainConfig = new VfioConfigSpace(addon, fd, configInfo, this.#gate);
+    // MSI-X table virtualization (vfio-msix-shadow.ts): the kits never reach the kernel's real entries.
+    const msix = findMsix(plainConfig);
+    this.#msix = msix === null ? null : new VfioMsixShadow(msix);
+    this.config = this.#msix === null ? plainConfig : new VfioMsixConfigSpace(addon, fd, configInfo, this.#gate, this.#msix);
+    this.irq = this.#msix === null ? new VfioInterrupts(addon, fd, this.#gate) : new VfioMsixInterrupts(addon, fd, this.#gate, this.#msix);
     this.dma = new VfioDma(addon, opened.iommu, this.#gate, options.dmaMask);
     const classRev = this.config.read32(PCI_CLASS_REVISION);
     this.identity = {
@@ -101,7 +112,7 @@ export class VfioDevice implements PciDevice {
     let region = this.#bars[index];
     if (region === undefined) {
       const info: RegionInfo = this.#addon.vfioDeviceGetRegionInfo(this.#opened.deviceFd, VFIO_PCI_BAR0_REGION_INDEX + index);
-      region = info.size === 0n ? null : new VfioRegion(this.#addon, this.#opened.deviceFd, info, this.#gate);
+      region = info.size === 0n ? null : new VfioRegion(this.#addon, this.#opened.deviceFd, info, this.#gate, this.#msix?.trapFor(index) ?? null);
       this.#bars[index] = region;
     }
     if (region === null) throw new DdkError('ENOENT', `${this.bdf} has no BAR${index}`);

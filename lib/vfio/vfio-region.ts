@@ -3,13 +3,18 @@
  * SPARSE_MMAP areas when it reports them — e.g. around an MSI-X table it will not expose) is mapped
  * once and accessed through typed arrays: one load/store of the access width, the fastest MMIO path.
  * Everything else goes through exact-width pread/pwrite on the device fd. `view` is non-null only
- * when one mapping covers the whole region.
+ * when one mapping covers the whole region and nothing of it is trapped.
+ *
+ * Trapped ranges (the MSI-X table and PBA, vfio-msix-shadow.ts) are served by the trap, never by the
+ * mapping or the device fd: a BAR holding them has `view === null` (a typed array over the whole BAR
+ * would expose the real table for writing), its other bytes still use the mapping.
  */
 import type { PciRegion, RegionView } from '../pci/device.ts';
 import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
 import { VFIO_REGION_INFO_FLAG_MMAP } from '../native/vfio-uapi.ts';
 import { checkAccess } from '../errors.ts';
 import type { DeviceGate } from './vfio-gate.ts';
+import type { RegionTrap } from './vfio-msix-shadow.ts';
 
 /** Areas larger than this are not mmapped (an ArrayBuffer per area; huge BARs use pread/pwrite). */
 const MAX_MAPPED_AREA = 1n << 31n;
@@ -40,14 +45,16 @@ export class VfioRegion implements PciRegion {
   readonly #offset: bigint;
   readonly #gate: DeviceGate;
   readonly #areas: MappedArea[] = [];
+  readonly #trap: RegionTrap | null;
 
-  constructor(addon: NativeAddon, deviceFd: number, info: RegionInfo, gate: DeviceGate) {
+  constructor(addon: NativeAddon, deviceFd: number, info: RegionInfo, gate: DeviceGate, trap: RegionTrap | null = null) {
     this.#addon = addon;
     this.#fd = deviceFd;
     this.index = info.index;
     this.size = info.size;
     this.#offset = info.offset;
     this.#gate = gate;
+    this.#trap = trap;
     if ((info.flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0) {
       const wanted = info.sparseMmap ?? [{ offset: 0n, size: info.size }];
       for (const area of wanted) {
@@ -62,7 +69,7 @@ export class VfioRegion implements PciRegion {
       }
     }
     const whole = this.#areas.length === 1 && this.#areas[0]?.start === 0 && BigInt(this.#areas[0].end) === info.size;
-    this.view = whole ? (this.#areas[0] as MappedArea).view : null;
+    this.view = whole && trap === null ? (this.#areas[0] as MappedArea).view : null;
   }
 
   /** Whether `[offset, offset+width)` is served by a mapping (for tests and diagnostics). */
@@ -83,6 +90,7 @@ export class VfioRegion implements PciRegion {
   read8(offset: number): number {
     this.#check(offset, 1);
     if (this.view !== null) return this.view.u8[offset] as number;
+    if (this.#trap?.covers(offset, 1) === true) return this.#trap.read(offset, 1);
     const a = this.#area(offset, 1);
     if (a !== null) return a.view.u8[offset - a.start] as number;
     return this.#addon.regionRead(this.#fd, this.#offset, this.size, offset, 1) as number;
@@ -91,6 +99,7 @@ export class VfioRegion implements PciRegion {
   read16(offset: number): number {
     this.#check(offset, 2);
     if (this.view !== null) return this.view.u16[offset >>> 1] as number;
+    if (this.#trap?.covers(offset, 2) === true) return this.#trap.read(offset, 2);
     const a = this.#area(offset, 2);
     if (a !== null) return a.view.u16[(offset - a.start) >>> 1] as number;
     return this.#addon.regionRead(this.#fd, this.#offset, this.size, offset, 2) as number;
@@ -99,6 +108,7 @@ export class VfioRegion implements PciRegion {
   read32(offset: number): number {
     this.#check(offset, 4);
     if (this.view !== null) return this.view.u32[offset >>> 2] as number;
+    if (this.#trap?.covers(offset, 4) === true) return this.#trap.read(offset, 4);
     const a = this.#area(offset, 4);
     if (a !== null) return a.view.u32[(offset - a.start) >>> 2] as number;
     return this.#addon.regionRead(this.#fd, this.#offset, this.size, offset, 4) as number;
@@ -107,6 +117,7 @@ export class VfioRegion implements PciRegion {
   read64(offset: number): bigint {
     this.#check(offset, 8);
     if (this.view !== null) return this.view.u64[offset >>> 3] as bigint;
+    if (this.#trap?.covers(offset, 8) === true) return this.#trap.read64(offset);
     const a = this.#area(offset, 8);
     if (a !== null) return a.view.u64[(offset - a.start) >>> 3] as bigint;
     return this.#addon.regionRead(this.#fd, this.#offset, this.size, offset, 8) as bigint;
@@ -122,6 +133,7 @@ export class VfioRegion implements PciRegion {
     this.#check(offset, 1);
     this.#value(1, value, 0xff);
     if (this.view !== null) { this.view.u8[offset] = value; return; }
+    if (this.#trap?.covers(offset, 1) === true) { this.#trap.write(offset, 1, value); return; }
     const a = this.#area(offset, 1);
     if (a !== null) a.view.u8[offset - a.start] = value;
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 1, value);
@@ -131,6 +143,7 @@ export class VfioRegion implements PciRegion {
     this.#check(offset, 2);
     this.#value(2, value, 0xffff);
     if (this.view !== null) { this.view.u16[offset >>> 1] = value; return; }
+    if (this.#trap?.covers(offset, 2) === true) { this.#trap.write(offset, 2, value); return; }
     const a = this.#area(offset, 2);
     if (a !== null) a.view.u16[(offset - a.start) >>> 1] = value;
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 2, value);
@@ -140,6 +153,7 @@ export class VfioRegion implements PciRegion {
     this.#check(offset, 4);
     this.#value(4, value, 0xffffffff);
     if (this.view !== null) { this.view.u32[offset >>> 2] = value; return; }
+    if (this.#trap?.covers(offset, 4) === true) { this.#trap.write(offset, 4, value); return; }
     const a = this.#area(offset, 4);
     if (a !== null) a.view.u32[(offset - a.start) >>> 2] = value;
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 4, value);
@@ -151,6 +165,7 @@ export class VfioRegion implements PciRegion {
       throw new RangeError(`BAR${this.index} write64: value must be a u64 bigint, got ${String(value)}`);
     }
     if (this.view !== null) { this.view.u64[offset >>> 3] = value; return; }
+    if (this.#trap?.covers(offset, 8) === true) { this.#trap.write64(offset, value); return; }
     const a = this.#area(offset, 8);
     if (a !== null) a.view.u64[(offset - a.start) >>> 3] = value;
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 8, value);
