@@ -4,9 +4,11 @@
  *
  * * D.1 identity 1234:11e8 rev 0x10, class 0x00ff00 (as the real device reports it), Interrupt Pin 1, MSI capability at 0x40 (1 vector,
  *   64-bit, no per-vector masking), BAR0 32-bit memory, 1 MiB. No MSI-X.
- * * D.2 access sizes: offsets < 0x80 accept 4-byte accesses only, offsets ≥ 0x80 4 or 8 bytes. Any other
- *   size reads all-ones (of the access width) and a write is ignored; unlisted offsets read all-ones and
- *   ignore writes. A 4-byte write to a 64-bit DMA register zero-extends.
+ * * D.2 access sizes: edu's MemoryRegionOps declare .valid.min_access_size = 4, so QEMU's memory core
+ *   rejects 1- and 2-byte accesses before edu_mmio_read runs: they read 0 (unassigned_mem_read) and writes
+ *   are ignored — what the real edu returns in the guest (hw-tests/edu-conformance; spec/edu.md D.2 says
+ *   all-ones, the hardware wins). 8-byte accesses below 0x80 reach edu, which returns all-ones and ignores
+ *   the write; unlisted offsets read all-ones and ignore writes. A 4-byte write to a 64-bit DMA register zero-extends.
  * * D.3 raise: IRQ status |= value; if then non-zero, one MSI (vector 0) per raise when MSI is enabled,
  *   else the INTx level is asserted. Ack: status &= ~value; INTx drops when status is 0 and MSI is off.
  * * D.4 factorial: completes `factorialDelayMs` later (0 = next turn of the event loop: asynchronous,
@@ -43,9 +45,8 @@ const ALL_ONES_64 = 0xffff_ffff_ffff_ffffn;
 const TWO_32 = 2 ** 32;
 export const EDU_DEFAULT_DMA_DELAY_MS = 1;
 
-function allOnes(width: number): number {
-  return width === 4 ? ALL_ONES_32 : width === 2 ? 0xffff : 0xff;
-}
+/** What QEMU's memory core returns for an access edu's ops reject (1 or 2 bytes): unassigned_mem_read → 0. */
+const REJECTED_ACCESS_READ = 0;
 
 /** n! in 32-bit unsigned arithmetic (D.4). 34! and above have 2^32 as a factor: 0. */
 export function eduFactorial(n: number): number {
@@ -123,7 +124,7 @@ export class EduDevice extends EmuPciDevice {
   }
 
   mmioRead(offset: number, width: number): number {
-    if (width !== 4) return allOnes(width);
+    if (width !== 4) return REJECTED_ACCESS_READ;
     switch (offset) {
       case EDU_REG.ID: return EDU_ID_VALUE;
       case EDU_REG.LIVENESS: return this.#liveness;
