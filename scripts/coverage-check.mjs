@@ -1,17 +1,15 @@
 #!/usr/bin/env node
 // Enforces the coverage thresholds after `tap` (which writes .tap/report/coverage-summary.json).
-// Hardware-only code is excluded here because test/ cannot reach it without a device: it is covered by
-// hw-tests/ inside the QEMU guest (npm run test:hw), not faked on the host. The list is short on
-// purpose; every entry says why.
+// Thresholds sit just below what the suite reaches (95 / 95 / 92 / 89 % on 2026-11-21), so a change that
+// lands untested code fails here.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
-const THRESHOLDS = { lines: 85, statements: 85, functions: 80, branches: 75 };
-const HARDWARE_ONLY = [
-  // VfioDevice talks to /dev/vfio and a real IOMMU group: exercised by hw-tests/ in the guest.
-  /^lib\/vfio\/device.*\.ts$/,
-  /^lib\/vfio\/(irqs|regions|dma|container|iommufd)[^/]*\.ts$/,
-];
+const THRESHOLDS = { lines: 93, statements: 93, functions: 88, branches: 85 };
+// Every file counts today: the VFIO backend (lib/vfio/vfio-*.ts) is unit-tested against a scripted addon
+// (test/vfio/vfio-device-fake.test.ts) and runs for real in npm run test:hw. Add a pattern here, with the
+// reason, only for code that cannot run without a device.
+const HARDWARE_ONLY = [];
 
 const summaryPath = '.tap/report/coverage-summary.json';
 let summary;
@@ -38,7 +36,7 @@ for (const [key, [covered, total]] of Object.entries(totals)) {
   parts.push(`${key} ${pct.toFixed(1)}% (min ${THRESHOLDS[key]}%)`);
   if (pct < THRESHOLDS[key]) failed = true;
 }
-console.log(`coverage (host code, hardware-only files excluded): ${parts.join(', ')}`);
+console.log(`coverage: ${parts.join(', ')}`);
 if (failed) {
   console.error('coverage-check: below threshold — add tests for the uncovered code (see the tap report above)');
   process.exit(1);
