@@ -7,6 +7,8 @@ import type { Test } from 'tap';
 import type { BuiltPlugins } from '@tapjs/test';
 import { EDU_DMA_RUN, EDU_REG } from 'vfio-ddk';
 import type { PciRegion } from 'vfio-ddk';
+import { settle, stateOf } from '../test/suites/event-loop.ts';
+export { settle, stateOf };
 
 /** A subtest as tap passes it to `t.test` callbacks. */
 export type SubTest = Test & BuiltPlugins;
@@ -37,20 +39,7 @@ export class Calls<T> {
   }
 }
 
-/** A few turns of the event loop (deliveries already signalled by the kernel get to run). */
-export async function settle(turns = 3): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
 
-/**
- * 'pending' when `promise` has not settled after a few loop turns. Only used where nothing can
- * arrive (no cause raised, line deasserted), so the answer does not depend on timing.
- */
-export async function stateOf<T>(promise: Promise<T>): Promise<T | 'pending'> {
-  const marker = Symbol('pending');
-  const result = await Promise.race([promise, settle().then(() => marker)]);
-  return result === marker ? 'pending' : (result as T);
-}
 
 /** Acknowledges every pending edu cause (D.3); returns the causes. */
 export function eduAck(bar: PciRegion): number {
