@@ -48,7 +48,7 @@ export function makeRow(o) {
  */
 export function pairWithBaseline(jsRow, cRows) {
   const c = cRows.find((r) => r.name === jsRow.pair) ?? null;
-  const row = { ...jsRow, histogram: { subject: jsRow.histogram?.subject ?? null, baseline: null } };
+  const row = { ...jsRow, histogram: { subject: jsRow.histogram?.subject ?? null, baseline: c?.histogram ?? null } };
   delete row.pair;
   if (c === null) return { ...row, baseline: null, baseline_name: null, ratio_median: null, ratio_p99: null };
   const baseline = { min: c.min, median: c.median, p99: c.p99, max: c.max };

@@ -68,7 +68,10 @@ t.test('a JS row is paired with its C row; the storm gets a rate ratio', async (
   t.equal(row.ratio_median, 2);
   t.equal(row.ratio_p99, 2);
   t.equal('pair' in row, false, 'the pairing hint is dropped');
-  t.equal(row.histogram?.baseline, null, 'C prints no samples, so no baseline histogram');
+  t.equal(row.histogram?.baseline, null, 'a C row without a histogram (the storm) gives none');
+  const cHist = { perDecade: 20, start: 40, counts: [1, 2] };
+  const withHist = pairWithBaseline(js, [{ ...c[0], histogram: cHist }]);
+  t.same(withHist.histogram?.baseline, cHist, "the C row's histogram (vfio-baseline prints one per latency row) is the baseline's");
   const unpaired = pairWithBaseline(makeRow({ name: 'x', subject: [1], extra: { pair: 'nothing' } }), c);
   t.equal(unpaired.ratio_median, null);
   const storm = pairWithBaseline(
