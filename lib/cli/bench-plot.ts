@@ -110,9 +110,10 @@ function panel(row: BenchRow, ox: number, oy: number, labels: PlotLabels): strin
     return total === 0 ? 0 : Math.max(...h.counts) / total;
   };
   const peak = Math.max(fraction(subject), fraction(baseline), 1e-9);
-  const ratio = row.ratio_median === null ? '' : ` — median ×${row.ratio_median.toFixed(2)}${row.baseline_name ? ` vs ${row.baseline_name}` : ''}`;
+  // The baseline's row name is in the tooltip (and the JSON): in the title it would run into the next panel.
+  const ratio = row.ratio_median === null ? '' : ` — median ×${row.ratio_median.toFixed(2)}`;
   const out = [
-    `<g class="panel"><title>${escapeXml(row.name)}</title>`,
+    `<g class="panel"><title>${escapeXml(row.baseline_name ? `${row.name} vs ${row.baseline_name}` : row.name)}</title>`,
     `<text x="${fmt(ox + MARGIN.left)}" y="${fmt(oy + 16)}" class="title">${escapeXml(row.name + ratio)}</text>`,
     `<line x1="${fmt(plotX)}" x2="${fmt(plotX + plotW)}" y1="${fmt(bottom)}" y2="${fmt(bottom)}" class="axis"/>`,
   ];
@@ -124,7 +125,7 @@ function panel(row: BenchRow, ox: number, oy: number, labels: PlotLabels): strin
   if (baseline !== null) out.push(...bars(baseline, axis, bottom, bottom - top, peak, 'baseline'));
   if (subject !== null) out.push(...bars(subject, axis, bottom, bottom - top, peak, 'subject'));
   const beyond = subject === null ? 0 : subject.counts.reduce((sum, c, j) => ((subject.start + j) / subject.perDecade >= axis.hi ? sum + c : sum), 0);
-  if (beyond > 0) out.push(`<text x="${fmt(plotX + plotW)}" y="${fmt(top + 10)}" class="tick" text-anchor="end">${escapeXml(`${beyond} ${labels.subject} samples beyond ${decadeLabelAt(axis.hi)}`)}</text>`);
+  if (beyond > 0) out.push(`<text x="${fmt(plotX + plotW)}" y="${fmt(top + 10)}" class="note">${escapeXml(`${beyond} ${labels.subject} sample${beyond === 1 ? '' : 's'} beyond ${decadeLabelAt(axis.hi)}`)}</text>`);
   if (subject === null) out.push(marker(log10ns(row.subject.median), axis, top, bottom, SUBJECT_COLOR, '0', `${labels.subject} median`));
   if (row.baseline !== null && baseline === null) {
     out.push(marker(log10ns(row.baseline.median), axis, top, bottom, BASELINE_COLOR, '0', `${labels.baseline} median`));
@@ -147,7 +148,7 @@ export function renderBenchSvg(result: BenchResult, labels: PlotLabels = { subje
   const suite = typeof result.suite === 'string' ? result.suite : 'bench';
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
-    '<style>.title{font-size:12px;font-weight:bold}.tick{font-size:10px;text-anchor:middle;fill:#444}.axis{stroke:#333}.grid{stroke:#ddd}.legend{font-size:12px}</style>',
+    '<style>.title{font-size:12px;font-weight:bold}.tick{font-size:10px;text-anchor:middle;fill:#444}.axis{stroke:#333}.grid{stroke:#ddd}.legend{font-size:12px}.note{font-size:10px;text-anchor:end;fill:#444}</style>',
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="12" y="22" class="title">${escapeXml(`vfio-ddk bench (${suite}): latency histograms, fraction of samples per bin`)}</text>`,
     `<rect x="${width - 250}" y="11" width="12" height="12" fill="${SUBJECT_COLOR}" fill-opacity="0.6"/>`,
