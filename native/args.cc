@@ -18,7 +18,13 @@ std::string FormatNumber(double d) {
 }
 }  // namespace
 
+bool GetProp(Napi::Object obj, const char* key, Napi::Value* out) {
+  *out = obj.Get(key);
+  return !out->IsEmpty() && !obj.Env().IsExceptionPending();
+}
+
 bool ValueInt(Napi::Env env, Napi::Value v, const char* name, int64_t min, int64_t max, int64_t* out) {
+  if (v.IsEmpty() || env.IsExceptionPending()) return false;
   if (!v.IsNumber()) {
     ThrowType(env, std::string(name) + " must be an integer number");
     return false;
@@ -63,6 +69,7 @@ bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* syscall, int* o
 }
 
 bool ValueU64(Napi::Env env, Napi::Value v, const char* name, uint64_t* out) {
+  if (v.IsEmpty() || env.IsExceptionPending()) return false;
   if (v.IsBigInt()) {
     bool lossless = false;
     const uint64_t value = v.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -126,8 +133,8 @@ bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Na
 }
 
 bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out) {
-  Napi::Value v = obj.Get(key);
-  if (obj.Env().IsExceptionPending()) return false;
+  Napi::Value v;
+  if (!GetProp(obj, key, &v)) return false;
   if (v.IsUndefined()) {
     *out = fallback;
     return true;

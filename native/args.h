@@ -11,7 +11,10 @@ namespace ddk {
 
 /** A non-negative int32 fd; a negative one throws the EBADF error `syscall` would have given. */
 bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* syscall, int* out);
-/** An integer number in [min, max]. */
+/** obj[key] into *out; false (the getter's or Proxy trap's exception pending) when reading it threw.
+ *  Every option read goes through this: an empty Value would look like `undefined`. */
+bool GetProp(Napi::Object obj, const char* key, Napi::Value* out);
+/** An integer number in [min, max]. The Value* helpers return false at once on an empty value. */
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max, int64_t* out);
 bool ValueInt(Napi::Env env, Napi::Value v, const char* name, int64_t min, int64_t max, int64_t* out);
 /** A non-negative safe-integer number or a bigint in [0, 2^64). */

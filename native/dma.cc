@@ -25,7 +25,6 @@ namespace ddk {
 namespace {
 
 constexpr uint64_t kHugePage = 2 * 1024 * 1024;
-constexpr uint64_t kMaxDmaBuffer = 1ull << 40;  // sanity bound: 1 TiB
 
 // dmaAlloc(size, { hugepage = false }) → { buffer: ArrayBuffer, vaddr: bigint, size }. size is rounded
 // up to whole pages (4 KiB, or 2 MiB with hugepage); the memory is zero-filled and locked.
@@ -34,11 +33,18 @@ Napi::Value DmaAlloc(const Napi::CallbackInfo& info) {
   int64_t requested = 0;
   Napi::Object options;
   bool hugepage = false;
-  if (!ArgInt(info, 0, "size", 1, static_cast<int64_t>(kMaxDmaBuffer), &requested) ||
-      !ArgOptObject(info, 1, "options", &options) || !OptBool(options, "hugepage", false, &hugepage)) {
+  if (!ArgInt(info, 0, "size", 1, INT64_MAX, &requested) || !ArgOptObject(info, 1, "options", &options) ||
+      !OptBool(options, "hugepage", false, &hugepage)) {
     return env.Undefined();
   }
   const uint64_t page = hugepage ? kHugePage : static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // Checked before mmap/mlock: nothing is allocated (or locked) for a buffer Node could not hand out
+  // (mapping.h kMaxMappingBytes). The limit is a multiple of every page size, so rounding stays inside.
+  if (static_cast<uint64_t>(requested) > kMaxMappingBytes) {
+    return ThrowRange(env, "DMA buffer of " + std::to_string(requested) + " bytes" + (hugepage ? " (in 2 MiB pages)" : "") +
+                               " is over the limit of " + std::to_string(kMaxMappingBytes) +
+                               " bytes (MAX_MAPPING_SIZE, Node's largest ArrayBuffer); allocate several buffers");
+  }
   const size_t size = static_cast<size_t>((static_cast<uint64_t>(requested) + page - 1) / page * page);
   const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (hugepage ? MAP_HUGETLB | MAP_HUGE_2MB : 0);
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -80,6 +86,7 @@ Napi::Value DmaFree(const Napi::CallbackInfo& info) {
 void InitDma(Napi::Env env, Napi::Object exports) {
   exports.Set("dmaAlloc", Napi::Function::New(env, DmaAlloc, "dmaAlloc"));
   exports.Set("dmaFree", Napi::Function::New(env, DmaFree, "dmaFree"));
+  exports.Set("MAX_MAPPING_SIZE", Napi::Number::New(env, static_cast<double>(kMaxMappingBytes)));
 }
 
 }  // namespace ddk

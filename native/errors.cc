@@ -57,6 +57,7 @@ const char* ErrnoName(int err) {
 }
 
 Napi::Value ThrowSys(Napi::Env env, int err, const SysContext& ctx) {
+  if (env.IsExceptionPending()) return env.Undefined();  // keep the first error (see errors.h)
   std::string msg = std::string(ctx.syscall) + " failed: " + strerror(err) + " (" + ErrnoName(err) + ")";
   if (!ctx.bdf.empty()) msg += " for " + ctx.bdf;
   if (!ctx.path.empty()) msg += " on " + ctx.path;
@@ -76,6 +77,7 @@ Napi::Value ThrowSys(Napi::Env env, int err, const SysContext& ctx) {
 }
 
 Napi::Value ThrowType(Napi::Env env, const std::string& message) {
+  if (env.IsExceptionPending()) return env.Undefined();
   Napi::TypeError error = Napi::TypeError::New(env, message);
   SetProp(error.Value(), "code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
   error.ThrowAsJavaScriptException();
@@ -83,6 +85,7 @@ Napi::Value ThrowType(Napi::Env env, const std::string& message) {
 }
 
 Napi::Value ThrowRange(Napi::Env env, const std::string& message) {
+  if (env.IsExceptionPending()) return env.Undefined();
   Napi::RangeError error = Napi::RangeError::New(env, message);
   SetProp(error.Value(), "code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
   error.ThrowAsJavaScriptException();
@@ -90,6 +93,7 @@ Napi::Value ThrowRange(Napi::Env env, const std::string& message) {
 }
 
 Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& message) {
+  if (env.IsExceptionPending()) return env.Undefined();
   Napi::Error error = Napi::Error::New(env, message);
   SetProp(error.Value(), "code", Napi::String::New(env, code));
   error.ThrowAsJavaScriptException();

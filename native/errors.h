@@ -2,6 +2,8 @@
 // failure is turned into a pending JS exception here and the caller returns `undefined` at once.
 // System errors carry `code` ('EBUSY'…), `errno` (the positive Linux value), `syscall`, and the
 // `path` / `bdf` / `fd` involved; the message says what to do next (shared STYLE.md "Errors").
+// Every Throw* is a no-op while an exception is already pending (a user getter threw): napi_throw
+// would fail and node-addon-api turns that into a fatal abort (Error::ThrowAsJavaScriptException).
 #pragma once
 
 #include <napi.h>

@@ -14,6 +14,8 @@ namespace ddk {
 
 namespace {
 
+constexpr uint64_t kMaxSafeCount = 9007199254740991ull;  // Number.MAX_SAFE_INTEGER
+
 // eventfd(initial, { nonblock?, semaphore? }) → fd. Always EFD_CLOEXEC.
 Napi::Value EventfdCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -36,12 +38,33 @@ Napi::Value EventfdCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// eventfdRead(fd) → the counter value read (1 for a semaphore eventfd), or 0 when nothing is pending.
-// Polls first, so a blocking eventfd never blocks the event loop.
+// eventfdRead(fd, { bigint = false }) → the counter value read (1 for a semaphore eventfd), or 0 when
+// nothing is pending. Polls first, so a blocking eventfd never blocks the event loop. The counter is
+// a u64 (eventfd(2)): with bigint it comes back exact; as a number, a value above 2^53 - 1 would be
+// rounded, so it is a RangeError instead, carrying the exact (already consumed) count in `value`.
 Napi::Value EventfdRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
-  if (!ArgFd(info, 0, "read", &fd)) return env.Undefined();
+  Napi::Object options;
+  bool bigint = false;
+  if (!ArgFd(info, 0, "read", &fd) || !ArgOptObject(info, 1, "options", &options) ||
+      !OptBool(options, "bigint", false, &bigint)) {
+    return env.Undefined();
+  }
+  auto result = [&](uint64_t count) -> Napi::Value {
+    if (bigint) return Napi::BigInt::New(env, count);
+    if (count > kMaxSafeCount) {
+      Napi::RangeError error = Napi::RangeError::New(
+          env, "eventfd counter " + std::to_string(count) +
+                   " is above Number.MAX_SAFE_INTEGER; it is in error.value, and eventfdRead(fd, { bigint: true }) reads it exactly");
+      Napi::Object obj = error.Value();
+      obj.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      obj.Set("value", Napi::BigInt::New(env, count));
+      error.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(count));
+  };
   pollfd pfd{fd, POLLIN, 0};
   int ready;
   do ready = poll(&pfd, 1, 0); while (ready < 0 && errno == EINTR);
@@ -53,14 +76,14 @@ Napi::Value EventfdRead(const Napi::CallbackInfo& info) {
   };
   if (ready < 0) return fail("poll", errno);
   if (pfd.revents & POLLNVAL) return fail("read", EBADF);
-  if (ready == 0) return Napi::Number::New(env, 0);
+  if (ready == 0) return result(0);
   uint64_t count = 0;
   ssize_t n;
   do n = read(fd, &count, sizeof count); while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EAGAIN) return Napi::Number::New(env, 0);  // another reader won the race
+  if (n < 0 && errno == EAGAIN) return result(0);  // another reader won the race
   if (n < 0) return fail("read", errno);
   if (n != sizeof count) return fail("read", EINVAL);  // not an eventfd
-  return Napi::Number::New(env, static_cast<double>(count));
+  return result(count);
 }
 
 // eventfdWrite(fd, value) adds value (1 … 2^64-2, number or bigint) to the counter.

@@ -91,10 +91,12 @@ Napi::Value IoasMap(const Napi::CallbackInfo& info) {
   int64_t ioas = 0;
   uint64_t vaddr = 0, length = 0, iova = 0;
   bool readable = true, writable = true;
-  Napi::Value iovaValue = o.Get("iova");
+  Napi::Value iovaValue, ioasValue, vaddrValue, lengthValue;
+  if (!GetProp(o, "iova", &iovaValue)) return env.Undefined();
   const bool fixed = !iovaValue.IsUndefined();
-  if (!ValueInt(env, o.Get("ioasId"), "ioasId", 0, UINT32_MAX, &ioas) ||
-      !ValueU64(env, o.Get("vaddr"), "vaddr", &vaddr) || !ValueU64(env, o.Get("length"), "length", &length) ||
+  if (!GetProp(o, "ioasId", &ioasValue) || !ValueInt(env, ioasValue, "ioasId", 0, UINT32_MAX, &ioas) ||
+      !GetProp(o, "vaddr", &vaddrValue) || !ValueU64(env, vaddrValue, "vaddr", &vaddr) ||
+      !GetProp(o, "length", &lengthValue) || !ValueU64(env, lengthValue, "length", &length) ||
       (fixed && !ValueU64(env, iovaValue, "iova", &iova)) || !OptBool(o, "read", true, &readable) ||
       !OptBool(o, "write", true, &writable)) {
     return env.Undefined();

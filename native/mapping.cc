@@ -16,6 +16,10 @@ struct Mapping {
   size_t length;
   MappingKind kind;
   bool released;
+  // Set while napi_create_external_arraybuffer runs: Node may call the finalizer from inside it on
+  // failure (node::Buffer::New, length > kMaxLength), and WrapMapping must then not free it again.
+  bool wrapping;
+  bool finalized;
 };
 
 std::mutex& RegistryMutex() {
@@ -45,26 +49,33 @@ void Finalize(napi_env /*env*/, void* /*data*/, void* hint) {
       Unmap(m);
     }
   }
+  if (m->wrapping) {
+    m->finalized = true;  // WrapMapping owns the record until it returns
+    return;
+  }
   delete m;
 }
 
 }  // namespace
 
 Napi::Value WrapMapping(Napi::Env env, void* addr, size_t length, MappingKind kind) {
-  auto* m = new Mapping{addr, length, kind, false};
+  auto* m = new Mapping{addr, length, kind, false, true, false};
   {
     std::lock_guard<std::mutex> lock(RegistryMutex());
     Registry()[addr] = m;
   }
   napi_value buffer = nullptr;
-  if (napi_create_external_arraybuffer(env, addr, length, Finalize, m, &buffer) != napi_ok) {
-    {
+  const napi_status status = napi_create_external_arraybuffer(env, addr, length, Finalize, m, &buffer);
+  m->wrapping = false;
+  if (status != napi_ok) {
+    if (!m->finalized) {  // Node did not run the finalizer: unmap here, once
       std::lock_guard<std::mutex> lock(RegistryMutex());
-      Registry().erase(addr);
-      Unmap(m);
+      auto it = Registry().find(addr);
+      if (it != Registry().end() && it->second == m) Registry().erase(it);
+      if (!m->released) Unmap(m);
     }
     delete m;
-    ThrowCode(env, "ERR_NAPI", "could not create an external ArrayBuffer");
+    ThrowCode(env, "ERR_NAPI", "could not create an external ArrayBuffer of " + std::to_string(length) + " bytes");
     return Napi::Value();
   }
   return Napi::Value(env, buffer);

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "errors.h"
 #include "exports.h"
+#include "mappable_fd.h"
 #include "mapping.h"
 
 namespace ddk {
@@ -95,7 +96,8 @@ Napi::Value RegionWrite(const Napi::CallbackInfo& info) {
 }
 
 // mmapRegion(fd, regionOffset, regionSize, offset, size) → ArrayBuffer over [offset, offset+size) of
-// the region (MAP_SHARED, read/write). offset and size must be page multiples, inside the region.
+// the region (MAP_SHARED, read/write). offset and size must be page multiples, inside the region, size
+// at most MAX_MAPPING_SIZE; fd a VFIO device fd or a regular file covering the range (mappable_fd.h).
 Napi::Value MmapRegion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
@@ -112,9 +114,15 @@ Napi::Value MmapRegion(const Napi::CallbackInfo& info) {
   if (off % page || size % page || regionOffset % page) {
     return ThrowRange(env, "mmap offset and size must be multiples of the page size (" + std::to_string(page) + ")");
   }
-  if (regionOffset + off < regionOffset || regionOffset + off > static_cast<uint64_t>(INT64_MAX) || size > SIZE_MAX / 2) {
+  if (regionOffset + off < regionOffset || regionOffset + off > static_cast<uint64_t>(INT64_MAX)) {
     return ThrowRange(env, "mmap range overflows");
   }
+  if (size > kMaxMappingBytes) {
+    return ThrowRange(env, "mmap of " + std::to_string(size) + " bytes is over the limit of " +
+                               std::to_string(kMaxMappingBytes) +
+                               " bytes (MAX_MAPPING_SIZE, Node's largest ArrayBuffer); map the region in parts");
+  }
+  if (!CheckMappableFd(env, fd, regionOffset + off, size)) return env.Undefined();
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(regionOffset + off));
   if (addr == MAP_FAILED) {
     SysContext ctx;

@@ -152,9 +152,11 @@ Napi::Value MapDma(const Napi::CallbackInfo& info) {
   uapi::vfio_iommu_type1_dma_map map{};
   bool readable = true, writable = true;
   uint64_t iova = 0, vaddr = 0, size = 0;
-  if (!ValueU64(env, m.Get("iova"), "iova", &iova) || !ValueU64(env, m.Get("vaddr"), "vaddr", &vaddr) ||
-      !ValueU64(env, m.Get("size"), "size", &size) || !OptBool(m, "read", true, &readable) ||
-      !OptBool(m, "write", true, &writable)) {
+  Napi::Value iovaValue, vaddrValue, sizeValue;
+  if (!GetProp(m, "iova", &iovaValue) || !ValueU64(env, iovaValue, "iova", &iova) ||
+      !GetProp(m, "vaddr", &vaddrValue) || !ValueU64(env, vaddrValue, "vaddr", &vaddr) ||
+      !GetProp(m, "size", &sizeValue) || !ValueU64(env, sizeValue, "size", &size) ||
+      !OptBool(m, "read", true, &readable) || !OptBool(m, "write", true, &writable)) {
     return env.Undefined();
   }
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
@@ -184,7 +186,9 @@ Napi::Value UnmapDma(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) return ThrowType(env, "range must be an object { iova, size }");
   Napi::Object m = info[1].As<Napi::Object>();
   uint64_t iova = 0, size = 0;
-  if (!ValueU64(env, m.Get("iova"), "iova", &iova) || !ValueU64(env, m.Get("size"), "size", &size)) {
+  Napi::Value iovaValue, sizeValue;
+  if (!GetProp(m, "iova", &iovaValue) || !ValueU64(env, iovaValue, "iova", &iova) ||
+      !GetProp(m, "size", &sizeValue) || !ValueU64(env, sizeValue, "size", &size)) {
     return env.Undefined();
   }
   uapi::vfio_iommu_type1_dma_unmap unmap{};

@@ -27,13 +27,14 @@ Napi::Value DeviceSetIrqs(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) return ThrowType(env, "irqSet must be an object { index, flags, start, count, fds?, bools? }");
   Napi::Object o = info[1].As<Napi::Object>();
   int64_t index = 0, flags = 0, start = 0, count = 0;
-  if (!ValueInt(env, o.Get("index"), "index", 0, UINT32_MAX, &index) ||
-      !ValueInt(env, o.Get("flags"), "flags", 0, UINT32_MAX, &flags)) {
+  Napi::Value indexValue, flagsValue, startValue, countValue;
+  if (!GetProp(o, "index", &indexValue) || !ValueInt(env, indexValue, "index", 0, UINT32_MAX, &index) ||
+      !GetProp(o, "flags", &flagsValue) || !ValueInt(env, flagsValue, "flags", 0, UINT32_MAX, &flags) ||
+      !GetProp(o, "start", &startValue) ||
+      (!startValue.IsUndefined() && !ValueInt(env, startValue, "start", 0, UINT32_MAX, &start)) ||
+      !GetProp(o, "count", &countValue) || !ValueInt(env, countValue, "count", 0, kMaxIrqs, &count)) {
     return env.Undefined();
   }
-  Napi::Value startValue = o.Get("start");
-  if (!startValue.IsUndefined() && !ValueInt(env, startValue, "start", 0, UINT32_MAX, &start)) return env.Undefined();
-  if (!ValueInt(env, o.Get("count"), "count", 0, kMaxIrqs, &count)) return env.Undefined();
   const uint32_t data = static_cast<uint32_t>(flags) & uapi::VFIO_IRQ_SET_DATA_TYPE_MASK;
   const uint32_t action = static_cast<uint32_t>(flags) & uapi::VFIO_IRQ_SET_ACTION_TYPE_MASK;
   if (!IsSingleBit(data) || !IsSingleBit(action) ||
@@ -46,15 +47,24 @@ Napi::Value DeviceSetIrqs(const Napi::CallbackInfo& info) {
   if (data == uapi::VFIO_IRQ_SET_DATA_EVENTFD) elem = 4, key = "fds";
   std::vector<uint8_t> buf(sizeof(uapi::vfio_irq_set) + elem * static_cast<size_t>(count), 0);
   if (key != nullptr) {
-    Napi::Value arr = o.Get(key);
+    Napi::Value arr;
+    if (!GetProp(o, key, &arr)) return env.Undefined();
     if (!arr.IsArray()) return ThrowType(env, std::string(key) + " must be an array of length count");
     Napi::Array a = arr.As<Napi::Array>();
-    if (a.Length() != static_cast<uint32_t>(count)) {
-      return ThrowRange(env, std::string(key) + " has " + std::to_string(a.Length()) + " entries, count is " +
+    const uint32_t length = a.Length();  // read once: `buf` is sized for count entries
+    if (length != static_cast<uint32_t>(count)) {
+      return ThrowRange(env, std::string(key) + " has " + std::to_string(length) + " entries, count is " +
                                  std::to_string(count));
     }
-    for (uint32_t i = 0; i < a.Length(); ++i) {
+    for (uint32_t i = 0; i < length; ++i) {
       Napi::Value v = a.Get(i);
+      if (v.IsEmpty() || env.IsExceptionPending()) return env.Undefined();  // an element getter threw
+      // An element getter may push or truncate: a changed array is refused, never read past `count`
+      // (a truncated one would otherwise send holes as fd 0).
+      if (a.Length() != length) {
+        return ThrowRange(env, std::string(key) + " changed length while being read (" + std::to_string(length) +
+                                   " → " + std::to_string(a.Length()) + "); pass a plain array");
+      }
       if (data == uapi::VFIO_IRQ_SET_DATA_BOOL) {
         if (!v.IsBoolean()) return ThrowType(env, "bools[" + std::to_string(i) + "] must be a boolean");
         buf[sizeof(uapi::vfio_irq_set) + i] = v.As<Napi::Boolean>().Value() ? 1 : 0;

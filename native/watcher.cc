@@ -175,7 +175,11 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   void Deliver(uint64_t count, uint64_t boot, uint64_t mono) {
     napi_env env = env_;
     Napi::HandleScope scope(env);
-    napi_value argv[3] = {Napi::Number::New(env, static_cast<double>(count)), Napi::BigInt::New(env, boot),
+    // A count is a number for the callback: one past 2^53 - 1 (only a hostile eventfdWrite gets there,
+    // interrupts cannot) is saturated at Number.MAX_SAFE_INTEGER rather than rounded.
+    constexpr uint64_t kMaxSafeCount = 9007199254740991ull;
+    const uint64_t shown = count > kMaxSafeCount ? kMaxSafeCount : count;
+    napi_value argv[3] = {Napi::Number::New(env, static_cast<double>(shown)), Napi::BigInt::New(env, boot),
                           Napi::BigInt::New(env, mono)};
     napi_value global = nullptr;
     napi_get_global(env, &global);

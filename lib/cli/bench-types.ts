@@ -46,12 +46,12 @@ export interface BenchResult {
 
 /** scripts/bench/host-suite.mjs */
 export interface HostSuiteModule {
-  runHostSuite(o: { iterations: number; log: (line: string) => void }): Promise<BenchResult>;
+  runHostSuite(o: { iterations: number; log: (line: string) => void; signal?: AbortSignal }): Promise<BenchResult>;
 }
 
 /** scripts/bench/hw.mjs */
 export interface HwBenchModule {
-  runHwBench(o: { iterations: number; log: (line: string) => void }): Promise<BenchResult>;
+  runHwBench(o: { iterations: number; log: (line: string) => void; signal?: AbortSignal }): Promise<BenchResult>;
 }
 
 /** scripts/bench/report.mjs */

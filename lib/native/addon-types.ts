@@ -20,6 +20,7 @@ export interface NativeSystemError extends Error {
 /** A u64 argument: a non-negative safe integer or a bigint. */
 export type U64 = number | bigint;
 
+/** `count` (coalesced fires) saturates at Number.MAX_SAFE_INTEGER: never rounded. */
 export type WatcherCallback = (count: number, bootNs: bigint, monoNs: bigint) => void;
 
 /** One uv_poll on an eventfd, on the creating thread's loop. Close it before closing the fd. */
@@ -96,12 +97,24 @@ export interface DmaAllocation {
 }
 
 export interface NativeAddon {
+  /**
+   * Largest DMA buffer or region mapping, in bytes (4 GiB: Node 20's largest external ArrayBuffer,
+   * buffer.constants.MAX_LENGTH). dmaAlloc / mmapRegion refuse more with a RangeError before mapping.
+   */
+  readonly MAX_MAPPING_SIZE: number;
+
   clockBootNs(): bigint;
   clockMonoNs(): bigint;
 
   eventfdCreate(initial?: number, options?: { nonblock?: boolean; semaphore?: boolean }): number;
-  /** Counter value read, or 0 when nothing is pending (never blocks). */
+  /**
+   * Counter value read, or 0 when nothing is pending (never blocks). A value above
+   * Number.MAX_SAFE_INTEGER throws RangeError 'ERR_OUT_OF_RANGE' whose `value` is the exact (consumed)
+   * count as a bigint; pass `{ bigint: true }` to always get a bigint.
+   */
   eventfdRead(fd: number): number;
+  eventfdRead(fd: number, options: { bigint: true }): bigint;
+  eventfdRead(fd: number, options?: { bigint?: boolean }): number | bigint;
   eventfdWrite(fd: number, value?: U64): void;
   close(fd: number): void;
   EventfdWatcher: new (fd: number, callback: WatcherCallback) => NativeEventfdWatcher;
@@ -144,7 +157,11 @@ export interface NativeAddon {
   vfioDeviceAttachIommufdPt(deviceFd: number, ptId: number): number;
   vfioDeviceDetachIommufdPt(deviceFd: number): void;
 
-  /** Exact-width pread at regionOffset + offset; width 8 returns a bigint. */
+  /**
+   * Exact-width pread at regionOffset + offset; width 8 returns a bigint. mmapRegion maps only VFIO
+   * device fds (anon inode "[vfio-device]" or a /dev/vfio/devices character device) and, as a stand-in,
+   * regular files within their size; any other fd is Error 'ENODEV' (syscall 'mmap').
+   */
   regionRead(fd: number, regionOffset: U64, regionSize: U64, offset: U64, width: 1 | 2 | 4 | 8): number | bigint;
   regionWrite(fd: number, regionOffset: U64, regionSize: U64, offset: U64, width: 1 | 2 | 4 | 8, value: U64): void;
   mmapRegion(fd: number, regionOffset: U64, regionSize: U64, offset: U64, size: U64): ArrayBuffer;

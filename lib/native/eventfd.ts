@@ -56,9 +56,17 @@ export class Eventfd implements Disposable {
     return this.#closed;
   }
 
-  /** The pending count (0 when none); never blocks. */
+  /**
+   * The pending count (0 when none); never blocks. Above Number.MAX_SAFE_INTEGER it throws RangeError
+   * 'ERR_OUT_OF_RANGE' with the exact count in `value`; `readBigInt()` never does.
+   */
   read(): number {
     return this.#addon.eventfdRead(this.fd);
+  }
+
+  /** The pending count as an exact bigint (0n when none); never blocks. */
+  readBigInt(): bigint {
+    return this.#addon.eventfdRead(this.fd, { bigint: true });
   }
 
   write(value: number | bigint = 1): void {

@@ -14,7 +14,8 @@ import { DdkError } from '../errors.ts';
 import { isBdf, normalizeBdf } from './bdf.ts';
 import { parseResources } from './sysfs-resources.ts';
 import type { PciResource } from './sysfs-resources.ts';
-import { listDir, readBytes, readLinkName, readNumber, readText, writeAttr } from './sysfs-files.ts';
+import { PCI_CFG_SPACE_EXP_SIZE } from '../pci/regs.ts';
+import { SYSFS_ATTR_MAX, listDir, readBytes, readLinkName, readNumber, readText, writeAttr } from './sysfs-files.ts';
 import { VFIO_PCI_DRIVER, isVfioDriver, keepsGroupViable } from './sysfs-viability.ts';
 
 /** What sysfs says about one PCI function (no config-space parsing: see sysfs-config.ts). */
@@ -104,7 +105,7 @@ export class Sysfs {
 
   #info(b: string): PciFunctionInfo {
     const num = (attr: string): number => readNumber(this.#devicePath(b, attr)) ?? 0;
-    const override = readText(this.#devicePath(b, 'driver_override'));
+    const override = readText(this.#devicePath(b, 'driver_override'), SYSFS_ATTR_MAX);
     const numa = readNumber(this.#devicePath(b, 'numa_node'));
     const classCode = num('class');
     return {
@@ -126,7 +127,7 @@ export class Sysfs {
   }
 
   #configByte(b: string, offset: number): number {
-    const bytes = readBytes(this.#devicePath(b, 'config'));
+    const bytes = readBytes(this.#devicePath(b, 'config'), PCI_CFG_SPACE_EXP_SIZE);
     return bytes !== null && bytes.length > offset ? (bytes[offset] ?? 0) : 0;
   }
 
@@ -158,12 +159,12 @@ export class Sysfs {
    */
   readConfig(bdf: string): Uint8Array {
     const b = this.#existing(bdf);
-    return readBytes(this.#devicePath(b, 'config')) ?? new Uint8Array(0);
+    return readBytes(this.#devicePath(b, 'config'), PCI_CFG_SPACE_EXP_SIZE) ?? new Uint8Array(0);
   }
 
   /** The implemented BARs and ROM from the `resource` file (empty when absent). ERR_BAD_BDF / ENOENT. */
   resources(bdf: string): PciResource[] {
-    return parseResources(readText(this.#devicePath(this.#existing(bdf), 'resource')) ?? '');
+    return parseResources(readText(this.#devicePath(this.#existing(bdf), 'resource'), SYSFS_ATTR_MAX) ?? '');
   }
 
   /** True when the vfio-pci driver is registered (module loaded or built in). */

@@ -109,6 +109,7 @@ async function emulationRows(opts) {
       { once: () => new Promise(later) },
       { once: () => new Promise(raise) },
     ], opts.step('setimmediate_promise / emu_msi_delivery'));
+    await opts.checkpoint();
 
     // Register reads: per read over batches of 64, against the floor of any JS accessor.
     let sink = 0;
@@ -156,12 +157,13 @@ function ddiRound(n) {
   }
 }
 
-function ddiRows(opts) {
+async function ddiRows(opts) {
   const rounds = opts.ddiRounds;
   for (let i = 0; i < 2; i++) ddiRound(DDI_SIZES[DDI_SIZES.length - 1]); // JIT warm-up at the largest size
   // Round-robin over the sizes, so load and GC fall on every size alike.
   const perSize = DDI_SIZES.map(() => new Float64Array(rounds));
   for (let r = 0; r < rounds; r++) {
+    await opts.checkpoint(); // between rounds, outside the timed region
     DDI_SIZES.forEach((n, i) => { perSize[i][r] = ddiRound(n); });
     if ((r + 1) % Math.max(1, Math.ceil(rounds / 5)) === 0) opts.log(`ddi_intr_setup_per_vector_{${DDI_SIZES.join(',')}} round ${r + 1}/${rounds}`);
   }
@@ -173,7 +175,7 @@ function ddiRows(opts) {
 
 // ---- handle table at 10^5 live handles ----
 
-function handleRows(opts) {
+async function handleRows(opts) {
   const live = opts.liveHandles;
   opts.log(`creating ${live} live handles`);
   const vmo = outOf(0);
@@ -202,6 +204,7 @@ function handleRows(opts) {
         }
       },
     ], opts.step('map_set_delete / zx_handle_dup_close'));
+    await opts.checkpoint();
     const info = outOf({});
     const [mapGet, getInfo] = measureBatchedInterleaved([
       (k) => { for (let i = 0; i < k; i++) sink += map.get(next()).koid; },
@@ -220,30 +223,41 @@ function handleRows(opts) {
 
 /**
  * Runs every host row. `log(line)` gets progress lines. Returns { rows, targets, meta-ish fields }.
- * @param {{ iterations?: number, log?: (line: string) => void, liveHandles?: number, ddiRounds?: number }} o
+ * `signal` (Ctrl-C in `vfio-ddk bench`): checked at every progress step and between measurements,
+ * each preceded by a turn of the event loop so a SIGINT handler gets to run; an abort rejects with
+ * the signal's reason once the current measurement's cleanup (handle close, device close) has run.
+ * @param {{ iterations?: number, log?: (line: string) => void, liveHandles?: number, ddiRounds?: number, signal?: AbortSignal }} o
  */
 export async function runHostSuite(o = {}) {
   const iterations = o.iterations ?? 10_000;
   if (!Number.isInteger(iterations) || iterations < 10) throw new RangeError(`iterations must be an integer ≥ 10, got ${iterations}`);
   const log = o.log ?? (() => {});
+  const signal = o.signal;
   const warmup = Math.min(1000, iterations);
   const opts = {
     log,
     liveHandles: o.liveHandles ?? LIVE_HANDLES,
     ddiRounds: o.ddiRounds ?? Math.min(100, Math.max(5, Math.round(iterations / 200))),
+    checkpoint: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    },
     step: (name) => ({
       iterations,
       warmup,
-      progress: (done, total) => log(`${name} ${Math.round((100 * done) / total)} % (${done}/${total})`),
+      signal,
+      progress: (done, total) => {
+        signal?.throwIfAborted();
+        log(`${name} ${Math.round((100 * done) / total)} % (${done}/${total})`);
+      },
     }),
   };
   const started = Date.now();
-  const rows = [
-    ...(await virtualWaitRows(opts)),
-    ...(await emulationRows(opts)),
-    ...ddiRows(opts),
-    ...handleRows(opts),
-  ];
+  const rows = [];
+  for (const group of [virtualWaitRows, emulationRows, ddiRows, handleRows]) {
+    await opts.checkpoint();
+    rows.push(...(await group(opts)));
+  }
   return {
     suite: 'host',
     date: new Date().toISOString(),

@@ -15,6 +15,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BASELINE_BINARY, PROJECT_ROOT, RESULTS_DIR, buildBaseline, ensureDist, parseOptions } from './build.mjs';
+import { killDescendants } from './children.mjs';
 import { evaluateTargets, formatTable, pairWithBaseline, writeResult } from './report.mjs';
 
 export const HW_ROW_ORDER = [
@@ -77,17 +78,32 @@ export function checkNodeArgs(words) {
 
 /**
  * Builds, boots one guest, runs both sides, returns the combined result (and writes hw.json).
- * @param {{ iterations?: number, storm?: number, timeoutMs?: number, nodeArgs?: string[], log?: (m: string) => void }} o
+ * @param {{ iterations?: number, storm?: number, timeoutMs?: number, nodeArgs?: string[], log?: (m: string) => void, signal?: AbortSignal }} o
  */
 export async function runHwBench(o = {}) {
   const iterations = o.iterations ?? 10_000;
   const storm = o.storm ?? 100_000;
   const nodeArgs = checkNodeArgs(o.nodeArgs ?? []);
   const log = o.log ?? ((m) => process.stderr.write(`[bench:hw] ${m}\n`));
+  // Ctrl-C (`signal`): the builds are synchronous (the terminal's SIGINT reaches cmake/tsc too), so
+  // it is checked after each; during the boot it stops QEMU, whose exit ends runInGuest, and the
+  // results folder is removed below before the abort is reported.
+  const signal = o.signal;
+  signal?.throwIfAborted();
   ensureDist(log);
+  signal?.throwIfAborted();
   buildBaseline(log);
+  signal?.throwIfAborted();
   const { runInGuest } = await import('../guest/guest.mjs');
   log(`booting the guest (edu, 1 vCPU): C baseline then JS, ${iterations} iterations, storm ${storm}`);
+  // Aborted before QEMU is spawned (image still being prepared), a single kill would miss it: keep
+  // stopping whatever this process starts until runInGuest returns.
+  let killer = null;
+  const stopGuest = () => {
+    log(`interrupted: stopping the guest (pids ${killDescendants('SIGTERM').join(' ') || 'none yet'})`);
+    killer = setInterval(() => killDescendants('SIGTERM'), 250);
+  };
+  signal?.addEventListener('abort', stopGuest, { once: true });
   const run = await runInGuest({
     command: guestCommand({ iterations, storm, nodeArgs }),
     devices: ['edu'],
@@ -97,10 +113,14 @@ export async function runHwBench(o = {}) {
     keepResults: true,
     log: (m) => log(`guest: ${m}`),
     onOutput: (line) => log(`[guest] ${line}`),
+  }).finally(() => {
+    signal?.removeEventListener('abort', stopGuest);
+    if (killer !== null) clearInterval(killer);
   });
   const dir = run.resultsDir;
   if (typeof dir !== 'string') throw new Error('runInGuest returned no resultsDir: scripts/guest/guest.mjs lacks the keepResults option');
   try {
+    signal?.throwIfAborted();
     const cRows = readJsonLines(join(dir, 'c.jsonl'));
     const jsPath = join(dir, 'js.json');
     const js = existsSync(jsPath) ? JSON.parse(readFileSync(jsPath, 'utf8')) : null;

@@ -4,8 +4,29 @@
  * clock_gettime; ~40–90 ns per read, which both sides of a JS ratio pay alike — see timerCostNs).
  *
  * `progress(done, total)` is called about every 10 % so long work shows it is alive.
+ *
+ * `signal` (the async loops; Ctrl-C in `vfio-ddk bench`): a subject that settles through microtasks
+ * alone never returns to the event loop, so no SIGINT listener could run. With a signal, about every
+ * YIELD_EVERY_MS the loop takes one setImmediate turn — between iterations, outside the timed region
+ * — and then throws the signal's reason when it was aborted. Without one (the guest JS side) nothing
+ * changes. The synchronous loops cannot yield: they are checked between measurements.
  */
 import { Samples } from './stats.mjs';
+
+/** How often an abortable async loop lets the event loop run (signal handlers, timers). */
+export const YIELD_EVERY_MS = 100;
+
+/** A per-loop check: yields and throws on abort when `signal` is set, else does nothing. */
+function abortCheck(signal) {
+  if (signal === undefined) return null;
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < YIELD_EVERY_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal.throwIfAborted();
+    last = performance.now();
+  };
+}
 
 export const DEFAULT_WARMUP = 1000;
 /** Accesses per sample for operations far shorter than a clock read (as the C baseline's MMIO). */
@@ -25,16 +46,18 @@ function progressEvery(total) {
  * no promise beyond its own); `after(value)` runs synchronously after the await, inside the timed
  * region (the driver's ack, a status check).
  */
-export async function measureAsync(once, { iterations, warmup = DEFAULT_WARMUP, progress = () => {}, after = null }) {
+export async function measureAsync(once, { iterations, warmup = DEFAULT_WARMUP, progress = () => {}, after = null, signal = undefined }) {
   checkCount('iterations', iterations, 1);
   checkCount('warmup', warmup, 0);
   const samples = new Samples(iterations);
+  const check = abortCheck(signal);
   for (let i = 0; i < warmup; i++) {
     const value = await once();
     if (after !== null) after(value);
   }
   const step = progressEvery(iterations);
   for (let i = 0; i < iterations; i++) {
+    if (check !== null) await check();
     const t0 = performance.now();
     const value = await once();
     if (after !== null) after(value);
@@ -70,13 +93,15 @@ export function measureBatched(batch, { iterations, warmup = Math.ceil(DEFAULT_W
  * so machine noise (a loaded host, GC) falls on every case alike and their ratio stays meaningful.
  * `cases` = [{ once, after? }]; returns one Float64Array per case.
  */
-export async function measureAsyncInterleaved(cases, { iterations, warmup = DEFAULT_WARMUP, progress = () => {} }) {
+export async function measureAsyncInterleaved(cases, { iterations, warmup = DEFAULT_WARMUP, progress = () => {}, signal = undefined }) {
   checkCount('iterations', iterations, 1);
   checkCount('warmup', warmup, 0);
   if (!Array.isArray(cases) || cases.length === 0) throw new RangeError('measureAsyncInterleaved: at least one case');
   const samples = cases.map(() => new Samples(iterations));
   const step = progressEvery(iterations);
+  const check = abortCheck(signal);
   for (let i = 0; i < warmup + iterations; i++) {
+    if (check !== null) await check();
     for (let c = 0; c < cases.length; c++) {
       const { once, after = null } = cases[c];
       const t0 = performance.now();

@@ -44,14 +44,15 @@ t.test('bind of an already bound device changes nothing', async (t) => {
   t.notOk(existsSync(fx.state));
 });
 
-t.test('bind reports a probe that vfio-pci did not win', async (t) => {
+t.test('bind reports a probe that vfio-pci did not win and rolls it back', async (t) => {
   const fx = makeFixture();
   t.teardown(fx.cleanup);
   // No fixture kernel: the writes land but the driver link never moves, as when vfio-pci's probe fails.
   const r = await runCli(['bind', '0000:00:04.0'], fx, { sysfs: new Sysfs(fx.sys) });
   t.equal(r.code, 1);
-  t.match(r.stderr, /vfio-pci did not claim it \(driver now: none\)/);
-  t.ok(existsSync(join(fx.state, 'bindings.json')), 'still remembered, so unbind can restore');
+  t.match(r.stderr, /vfio-pci did not claim it \(driver now: none\)[\s\S]*rolled back 0000:00:04\.0/);
+  t.equal(readFileSync(fx.devicePath('0000:00:04.0', 'driver_override'), 'utf8'), '\n', 'driver_override cleared again');
+  t.same(JSON.parse(readFileSync(join(fx.state, 'bindings.json'), 'utf8')), {}, 'rolled back: nothing to remember');
 });
 
 t.test('bind: no IOMMU group → 1, no such device → 3, vfio-pci missing → 1', async (t) => {

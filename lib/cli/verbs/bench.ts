@@ -7,8 +7,10 @@
  * QEMU guest and compares every JS layer with C on the real edu (writes bench-results/hw.json).
  * --plot draws the latency histograms as a self-contained SVG (bench-plot.ts).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DdkError } from '../../errors.ts';
 import { JSON_OPTION, numberOption } from '../args.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
@@ -30,11 +32,73 @@ async function load<T>(file: string): Promise<T> {
   return (await import(pathToFileURL(path).href)) as T;
 }
 
+/** 128 + SIGINT: the status a shell reports for a command stopped by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
+}
+
+/**
+ * The --plot file, checked before anything runs (a bench takes minutes): its folder exists and is
+ * writable, and the file, if it exists, is a regular file we may overwrite. DdkError ENOENT /
+ * ENOTDIR / EACCES / EISDIR otherwise.
+ */
 function plotPath(args: ParsedArgs): string | null {
   const raw = args.values['plot'];
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || raw === '' || !raw.endsWith('.svg')) throw new UsageError(`--plot needs a file name ending in .svg, got ${JSON.stringify(raw)}`);
+  const dir = dirname(resolve(raw));
+  try {
+    if (!statSync(dir).isDirectory()) throw new DdkError('ENOTDIR', `--plot ${raw}: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    if (err instanceof DdkError) throw err;
+    throw new DdkError(codeOf(err), `--plot ${raw}: cannot write into ${dir} (${codeOf(err)}); pick a writable folder`, { cause: err });
+  }
+  if (existsSync(raw)) {
+    if (!statSync(raw).isFile()) throw new DdkError('EISDIR', `--plot ${raw}: it exists and is not a regular file`);
+    try { accessSync(raw, constants.W_OK); } catch (err) {
+      throw new DdkError(codeOf(err), `--plot ${raw}: the file is not writable (${codeOf(err)})`, { cause: err });
+    }
+  }
   return raw;
+}
+
+/**
+ * Ctrl-C while measuring: the first aborts the run (ctx.signal, wired to SIGINT by the bin) — the
+ * suites stop at their next check, close what they opened and stop the guest QEMU; the second, for
+ * a run that does not stop soon enough, kills this process's children and exits 130 at once.
+ * Returns the signal for the suites and a function that removes the listeners.
+ */
+function interruptible(ctx: CliContext, log: (line: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  if (ctx.signal === undefined) return { signal: controller.signal, dispose: () => {} };
+  const onAbort = (): void => {
+    log('interrupted: stopping (Ctrl-C again to quit at once)');
+    controller.abort(ctx.signal?.reason);
+  };
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let count = 0;
+  const onSigint = (): void => {
+    count += 1;
+    if (!ctx.signal?.aborted) { onAbort(); return; } // the bin's own listener is gone already
+    if (count < 2) return; // this first one is the abort above
+    log('interrupted twice: killing child processes and exiting');
+    void import(pathToFileURL(benchScript('children.mjs')).href)
+      .then((m: { killDescendants: (signal: string) => number[] }) => m.killDescendants('SIGKILL'))
+      .catch(() => {})
+      .finally(() => process.exit(EXIT_INTERRUPTED));
+  };
+  process.on('SIGINT', onSigint);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      process.off('SIGINT', onSigint);
+    },
+  };
 }
 
 export const benchVerb: Verb = {
@@ -65,8 +129,17 @@ export const benchVerb: Verb = {
     const log = (line: string): void => ctx.stderr(`bench: ${line}\n`);
     const report = await load<ReportModule>('report.mjs');
     let result: BenchResult;
-    if (hw) result = await (await load<HwBenchModule>('hw.mjs')).runHwBench({ iterations, log });
-    else result = await (await load<HostSuiteModule>('host-suite.mjs')).runHostSuite({ iterations, log });
+    const { signal, dispose } = interruptible(ctx, log);
+    try {
+      if (hw) result = await (await load<HwBenchModule>('hw.mjs')).runHwBench({ iterations, log, signal });
+      else result = await (await load<HostSuiteModule>('host-suite.mjs')).runHostSuite({ iterations, log, signal });
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      ctx.stderr('vfio-ddk bench: interrupted; nothing was written\n');
+      return EXIT_INTERRUPTED;
+    } finally {
+      dispose();
+    }
     if (args.values['json'] === true) ctx.stdout(JSON.stringify(result, null, 2) + '\n');
     else ctx.stdout(report.formatTable(result, hw ? { subjectLabel: 'JS', baselineLabel: 'C' } : { subjectLabel: 'subject', baselineLabel: 'baseline' }));
     if (plot !== null) {

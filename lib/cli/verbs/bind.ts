@@ -2,39 +2,52 @@
  * `vfio-ddk bind <bdf>`: hands a function to vfio-pci (driver_override + unbind + drivers_probe) and
  * remembers its previous driver. VFIO opens whole IOMMU groups, so when another member of the group is
  * bound to a driver that makes the group not viable, bind refuses and lists them — unless `--group`,
- * which binds every such member too.
+ * which binds every such member too. A probe vfio-pci does not win is rolled back (every member back on
+ * its previous driver, nothing remembered), exit 1.
  */
 import { DdkError } from '../../errors.ts';
 import { normalizeBdf } from '../../vfio/bdf.ts';
 import { isVfioDriver, keepsGroupViable } from '../../vfio/sysfs-viability.ts';
 import type { BindingChange } from '../../vfio/sysfs.ts';
-import { loadBindState, saveBindState } from '../bind-state.ts';
+import { withBindState } from '../bind-state.ts';
 import type { CliContext } from '../context.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { Verb } from '../verb.ts';
 
-function record(ctx: CliContext, changes: readonly BindingChange[], group: number): void {
-  if (changes.length === 0) return;
-  const state = loadBindState(ctx.stateDir);
-  const boundAt = new Date().toISOString();
-  // Keep the first remembered driver if a device is bound twice (the second "previous" is vfio-pci).
-  for (const c of changes) if (state[c.bdf] === undefined) state[c.bdf] = { previousDriver: c.previousDriver, iommuGroup: group, boundAt };
-  saveBindState(ctx.stateDir, state);
+/** The members `bindGroup` / `bindVfio` will hand to vfio-pci, with their current drivers. */
+function planned(ctx: CliContext, bdf: string, group: number, wholeGroup: boolean): BindingChange[] {
+  const members = wholeGroup ? ctx.sysfs.groupDevices(group) : [bdf];
+  return members
+    .map((m) => ({ bdf: m, previousDriver: ctx.sysfs.driverOf(m) }))
+    // The same choice as Sysfs.bindGroup: unbound members, and members whose driver blocks the group.
+    .filter((m) => !isVfioDriver(m.previousDriver) && (!wholeGroup || m.previousDriver === null || !keepsGroupViable(m.previousDriver)));
 }
 
-/** Reports each change and checks the kernel really bound vfio-pci; false when one did not. */
-function report(ctx: CliContext, changes: readonly BindingChange[], group: number): boolean {
-  let allBound = true;
+/** Reports each change and checks the kernel really bound vfio-pci; the ones it did not. */
+function report(ctx: CliContext, changes: readonly BindingChange[], group: number): BindingChange[] {
+  const failed: BindingChange[] = [];
   for (const c of changes) {
     const now = ctx.sysfs.driverOf(c.bdf);
     if (isVfioDriver(now)) {
       ctx.stdout(`${c.bdf}: ${c.previousDriver ?? '(no driver)'} → ${now ?? ''} (group ${group}, /dev/vfio/${group})\n`);
     } else {
-      allBound = false;
+      failed.push(c);
       ctx.stderr(`vfio-ddk bind: ${c.bdf}: vfio-pci did not claim it (driver now: ${now ?? 'none'}); see \`dmesg | tail\` and \`vfio-ddk doctor ${c.bdf}\`\n`);
     }
   }
-  return allBound;
+  return failed;
+}
+
+/** Undoes every change, newest first (clears driver_override, re-probes, rebinds the old driver). */
+function rollBack(ctx: CliContext, changes: readonly BindingChange[]): void {
+  for (const c of [...changes].reverse()) {
+    try {
+      const now = ctx.sysfs.restore(c.bdf, c.previousDriver);
+      ctx.stderr(`vfio-ddk bind: rolled back ${c.bdf}: driver now ${now ?? 'none'}${c.previousDriver !== null && now !== c.previousDriver ? ` (wanted ${c.previousDriver}; try \`vfio-ddk unbind --to ${c.previousDriver} ${c.bdf}\`)` : ''}\n`);
+    } catch (err) {
+      ctx.stderr(`vfio-ddk bind: could not roll back ${c.bdf}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
 }
 
 export const bindVerb: Verb = {
@@ -71,8 +84,37 @@ export const bindVerb: Verb = {
       ctx.stdout(`${bdf}: already bound to ${device.driver ?? ''} (group ${group})\n`);
       return EXIT_OK;
     }
-    const changes: BindingChange[] = wholeGroup ? ctx.sysfs.bindGroup(bdf) : [{ bdf, previousDriver: ctx.sysfs.bindVfio(bdf) }];
-    record(ctx, changes, group);
-    return report(ctx, changes, group) ? EXIT_OK : EXIT_FAILURE;
+    // State first (locked against a concurrent bind), sysfs second: a state location that cannot be
+    // written fails before any driver is touched, and the previous driver is on disk before it is gone.
+    return withBindState(ctx.stateDir, (state, save) => {
+      const boundAt = new Date().toISOString();
+      // Keep the first remembered driver if a device is bound twice (the second "previous" is vfio-pci).
+      const added = planned(ctx, bdf, group, wholeGroup).filter((c) => state[c.bdf] === undefined);
+      for (const c of added) state[c.bdf] = { previousDriver: c.previousDriver, iommuGroup: group, boundAt };
+      if (added.length > 0) save();
+      const forget = (changes: readonly BindingChange[]): void => {
+        for (const c of changes) if (added.some((a) => a.bdf === c.bdf)) delete state[c.bdf];
+        save();
+      };
+      let changes: BindingChange[];
+      try {
+        changes = wholeGroup ? ctx.sysfs.bindGroup(bdf) : [{ bdf, previousDriver: ctx.sysfs.bindVfio(bdf) }];
+      } catch (err) {
+        // bindGroup undoes its own writes. bindVfio fails on one of its three writes: when the
+        // override already landed (the unbind or the probe write failed), undo it too.
+        if (!wholeGroup && isVfioDriver(ctx.sysfs.device(bdf).driverOverride) && !isVfioDriver(ctx.sysfs.driverOf(bdf))) {
+          rollBack(ctx, added);
+        }
+        forget(added);
+        throw err;
+      }
+      const failed = report(ctx, changes, group);
+      if (failed.length === 0) return EXIT_OK;
+      // A probe vfio-pci did not win leaves the device driverless with driver_override=vfio-pci:
+      // undo the whole bind so it is back on its driver (VFIO could not use a partial group anyway).
+      rollBack(ctx, changes);
+      forget(changes);
+      return EXIT_FAILURE;
+    });
   },
 };

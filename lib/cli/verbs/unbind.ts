@@ -2,12 +2,13 @@
  * `vfio-ddk unbind <bdf>`: gives a function bound to vfio-pci back to the driver it had before `bind`
  * (or to `--to DRIVER`, or to whatever the kernel probes when nothing was remembered): clears
  * driver_override, unbinds from vfio-pci, re-probes. `--group` does it for every vfio-pci member of
- * the IOMMU group.
+ * the IOMMU group. A device left driverless with driver_override=vfio-pci (a failed probe) counts
+ * as bound: unbind restores it from the remembered driver.
  */
 import { DdkError } from '../../errors.ts';
 import { normalizeBdf } from '../../vfio/bdf.ts';
 import { isVfioDriver } from '../../vfio/sysfs-viability.ts';
-import { loadBindState, saveBindState } from '../bind-state.ts';
+import { withBindState } from '../bind-state.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.ts';
 import type { Verb } from '../verb.ts';
 
@@ -32,27 +33,33 @@ export const unbindVerb: Verb = {
     let targets = [bdf];
     if (args.values['group'] === true) {
       if (device.iommuGroup === null) throw new DdkError('ENODEV', `${bdf} has no IOMMU group`);
-      targets = ctx.sysfs.groupDevices(device.iommuGroup).filter((m) => isVfioDriver(ctx.sysfs.driverOf(m)));
+      targets = ctx.sysfs.groupDevices(device.iommuGroup).filter((m) => isVfioDriver(ctx.sysfs.driverOf(m))
+        || (ctx.sysfs.driverOf(m) === null && isVfioDriver(ctx.sysfs.device(m).driverOverride)));
     }
-    if (!isVfioDriver(device.driver) && args.values['group'] !== true) {
-      ctx.stderr(`vfio-ddk unbind: ${bdf} is not bound to vfio-pci (driver: ${device.driver ?? 'none'}); nothing to do\n`);
-      return EXIT_FAILURE;
-    }
-    const state = loadBindState(ctx.stateDir);
-    let status = EXIT_OK;
-    let remembered = false;
-    for (const t of targets) {
-      const wanted = typeof to === 'string' ? to : (state[t]?.previousDriver ?? null);
-      const now = ctx.sysfs.restore(t, wanted);
-      if (state[t] !== undefined) { delete state[t]; remembered = true; }
-      if (wanted !== null && now !== wanted) {
-        status = EXIT_FAILURE;
-        ctx.stderr(`vfio-ddk unbind: ${t}: released from vfio-pci but ${wanted} did not claim it (driver now: ${now ?? 'none'}); see \`dmesg | tail\`\n`);
-      } else {
-        ctx.stdout(`${t}: vfio-pci → ${now ?? '(no driver)'}\n`);
+    return withBindState(ctx.stateDir, (state, save) => {
+      // A bind whose vfio-pci probe failed (before bind rolled back, or killed mid-way) leaves the
+      // device driverless with driver_override=vfio-pci: still ours to restore, from what we remembered.
+      const halfBound = device.driver === null && (state[bdf] !== undefined || isVfioDriver(device.driverOverride));
+      if (!isVfioDriver(device.driver) && !halfBound && args.values['group'] !== true) {
+        ctx.stderr(`vfio-ddk unbind: ${bdf} is not bound to vfio-pci (driver: ${device.driver ?? 'none'}); nothing to do\n`);
+        return EXIT_FAILURE;
       }
-    }
-    if (remembered) saveBindState(ctx.stateDir, state);
-    return status;
+      let status = EXIT_OK;
+      let remembered = false;
+      for (const t of targets) {
+        const wanted = typeof to === 'string' ? to : (state[t]?.previousDriver ?? null);
+        const before = ctx.sysfs.driverOf(t);
+        const now = ctx.sysfs.restore(t, wanted);
+        if (state[t] !== undefined) { delete state[t]; remembered = true; }
+        if (wanted !== null && now !== wanted) {
+          status = EXIT_FAILURE;
+          ctx.stderr(`vfio-ddk unbind: ${t}: released from vfio-pci but ${wanted} did not claim it (driver now: ${now ?? 'none'}); see \`dmesg | tail\`\n`);
+        } else {
+          ctx.stdout(`${t}: ${before ?? '(no driver, driver_override vfio-pci)'} → ${now ?? '(no driver)'}\n`);
+        }
+      }
+      if (remembered) save();
+      return status;
+    });
   },
 };
