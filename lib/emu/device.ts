@@ -1,9 +1,15 @@
 /**
  * `EmuPciDevice`: the software backend's `PciDevice`. It owns a type-0 config space (header rules of
- * PCI 3.0 §6.2 as QEMU's pci_init_wmask / w1cmask set them), its BARs (32-bit memory BARs whose
- * registers are methods of a device model), optional MSI / MSI-X capabilities, INTx, the interrupt
- * router (interrupts.ts) and an IOMMU domain (iommu.ts). Device models (edu.ts, test-device.ts)
- * extend it.
+ * PCI 3.0 §6.2 as QEMU's pci_init_wmask / w1cmask set them), its BARs (32- or 64-bit non-prefetchable
+ * memory BARs whose registers are methods of a device model), optional MSI / MSI-X capabilities (the
+ * MSI-X table in a BAR of its own or at given offsets of a model's BAR), further capabilities a model
+ * places itself (PM, PCI Express), INTx, the interrupt router (interrupts.ts) and an IOMMU domain
+ * (iommu.ts). Device models (edu.ts, test-device.ts, nvme.ts) extend it.
+ *
+ * A 64-bit BAR takes two BAR registers (PCI 3.0 §6.2.5.1): the low one holds the type bits (0x4) and
+ * address bits 31:4, the next one address bits 63:32, all writable, so sizing the pair (write
+ * 0xffffffff to both, read back) yields ~(size − 1) over 64 bits; `bar(i + 1)` of the upper half is
+ * ENOENT, as VFIO reports a zero-sized region there. Firmware places it below 4 GiB (upper half 0).
  *
  * At creation, as firmware would: a BDF and BAR addresses are assigned (address-space.ts) and the
  * Command register holds Memory Space Enable only (0x0002, as after qboot; spec/edu.md D.7). Bus Master
@@ -12,8 +18,8 @@
  */
 import type { ConfigSpace, PciDevice, PciIdentity, PciRegion } from '../pci/device.ts';
 import {
-  PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_MEM_MASK, PCI_BASE_ADDRESS_MEM_TYPE_32, PCI_CACHE_LINE_SIZE, PCI_CLASS_PROG,
-  PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_PARITY,
+  PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_MEM_MASK, PCI_BASE_ADDRESS_MEM_TYPE_32, PCI_BASE_ADDRESS_MEM_TYPE_64,
+  PCI_CACHE_LINE_SIZE, PCI_CLASS_PROG, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_PARITY,
   PCI_COMMAND_SERR, PCI_DEVICE_ID, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN,
   PCI_REVISION_ID, PCI_STATUS, PCI_STATUS_DETECTED_PARITY, PCI_STATUS_PARITY, PCI_STATUS_REC_MASTER_ABORT,
   PCI_STATUS_REC_TARGET_ABORT, PCI_STATUS_SIG_SYSTEM_ERROR, PCI_STATUS_SIG_TARGET_ABORT, PCI_STD_NUM_BARS,
@@ -23,9 +29,10 @@ import { DdkError } from '../errors.ts';
 import { monoNs } from '../irq/clock.ts';
 import { EmuConfigSpace } from './config-space.ts';
 import { allocateBdf, allocateMmio, releaseBdf, releaseMmio } from './address-space.ts';
-import { EmuRegion, type MmioHandler } from './region.ts';
-import { EmuMsi, type MsiOptions } from './msi.ts';
+import { EmuRegion } from './region.ts';
+import { EmuMsi } from './msi.ts';
 import { EmuMsix } from './msix.ts';
+import { type EmuDeviceSpec, SharedMsixBar } from './device-spec.ts';
 import { EmuInterrupts } from './interrupts.ts';
 import { EmuIommu, type IommuFault } from './iommu.ts';
 
@@ -38,24 +45,6 @@ const STATUS_W1C = PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT | PCI_STATUS_
 /** QEMU's default subsystem IDs (Red Hat / QEMU). */
 export const EMU_SUBSYSTEM_VENDOR_ID = 0x1af4;
 export const EMU_SUBSYSTEM_ID = 0x1100;
-
-export interface BarSpec {
-  index: number;
-  /** Power of two ≥ 16 bytes. */
-  size: number;
-  handler: MmioHandler;
-}
-
-export interface EmuDeviceSpec {
-  identity: { vendorId: number; deviceId: number; classCode: number; revision: number };
-  /** Interrupt Pin (0 none, 1 INTA#). */
-  pin: number;
-  bars: BarSpec[];
-  msi?: MsiOptions;
-  /** MSI-X vectors; the table and PBA get BAR `msixBar`. */
-  msix?: { vectors: number; bar: number };
-  dmaMask: bigint;
-}
 
 /** A device-side problem a real device would log (or crash the VM for): see the models. */
 export interface DeviceErrorRecord {
@@ -76,12 +65,14 @@ export class EmuPciDevice implements PciDevice {
   readonly #bars: (EmuRegion | null)[] = new Array<EmuRegion | null>(PCI_STD_NUM_BARS).fill(null);
   readonly #barBases: number[] = [];
   readonly #slot: number;
+  /** BAR register indexes that are the upper half of a 64-bit BAR. */
+  readonly #upperHalves = new Set<number>();
   readonly #listeners = new Set<() => void>();
   #closed = false;
   #lastCommand = PCI_COMMAND_MEMORY;
 
   constructor(spec: EmuDeviceSpec) {
-    const config = new EmuConfigSpace();
+    const config = new EmuConfigSpace(spec.configSize);
     this.#config = config;
     const { vendorId, deviceId, classCode, revision } = spec.identity;
     this.identity = { vendorId, deviceId, classCode, revision, subsystemVendorId: EMU_SUBSYSTEM_VENDOR_ID, subsystemId: EMU_SUBSYSTEM_ID };
@@ -100,16 +91,25 @@ export class EmuPciDevice implements PciDevice {
     config.setWmask(PCI_INTERRUPT_LINE, 1, 0xff);
 
     this.msi = spec.msi ? new EmuMsi(config, spec.msi) : null;
-    const bars = [...spec.bars];
+    let bars = [...spec.bars];
     if (spec.msix) {
-      this.msix = new EmuMsix(config, spec.msix.vectors, spec.msix.bar);
-      bars.push({ index: spec.msix.bar, size: this.msix.barSize, handler: this.msix });
+      const { vectors, bar: msixBar, placement } = spec.msix;
+      const msix = new EmuMsix(config, vectors, msixBar, placement);
+      this.msix = msix;
+      if (placement === undefined) bars.push({ index: msixBar, size: msix.barSize, handler: msix });
+      else bars = bars.map((bar) => (bar.index === msixBar ? { ...bar, handler: new SharedMsixBar(bar.handler, msix) } : bar));
     } else {
       this.msix = null;
     }
+    for (const cap of spec.capabilities ?? []) cap.init(config, config.addCapability(cap.id, cap.size, cap.offset));
     this.irq = new EmuInterrupts(config, this.msi, this.msix, spec.pin, this);
     this.dma = new EmuIommu(spec.dmaMask);
 
+    for (const bar of bars) {
+      if (bar.is64 === true && (bar.index + 1 >= PCI_STD_NUM_BARS || bars.some((b) => b.index === bar.index + 1))) {
+        throw new RangeError(`a 64-bit BAR${bar.index} needs register ${bar.index + 1} free for its upper half`);
+      }
+    }
     const { bdf, slot } = allocateBdf();
     this.bdf = bdf;
     this.#slot = slot;
@@ -117,9 +117,15 @@ export class EmuPciDevice implements PciDevice {
       const base = allocateMmio(bar.size);
       this.#barBases.push(base);
       const at = PCI_BASE_ADDRESS_0 + 4 * bar.index;
-      // Type bits RO (32-bit, non-prefetchable memory); address bits below the size RO zero (§6.2.5.1).
-      config.set32(at, base | PCI_BASE_ADDRESS_MEM_TYPE_32);
+      // Type bits RO (non-prefetchable memory, 32- or 64-bit); address bits below the size RO zero (§6.2.5.1).
+      config.set32(at, (base | (bar.is64 === true ? PCI_BASE_ADDRESS_MEM_TYPE_64 : PCI_BASE_ADDRESS_MEM_TYPE_32)) >>> 0);
       config.setWmask(at, 4, (PCI_BASE_ADDRESS_MEM_MASK & ~(bar.size - 1)) >>> 0);
+      if (bar.is64 === true) {
+        // The upper half: address bits 63:32, all writable for a BAR below 4 GiB in size; placed below 4 GiB.
+        config.set32(at + 4, 0);
+        config.setWmask(at + 4, 4, 0xffffffff);
+        this.#upperHalves.add(bar.index + 1);
+      }
       this.#bars[bar.index] = new EmuRegion(bar.index, bar.size, bar.handler, this);
     }
     config.set16(PCI_COMMAND, PCI_COMMAND_MEMORY);
@@ -138,15 +144,20 @@ export class EmuPciDevice implements PciDevice {
     if (!Number.isInteger(index) || index < 0 || index >= PCI_STD_NUM_BARS) throw new RangeError(`BAR index must be 0–5, got ${String(index)}`);
     this.#checkOpen();
     const region = this.#bars[index];
-    if (!region) throw new DdkError('ENOENT', `${this.bdf} has no BAR${index}`);
+    if (!region) {
+      const why = this.#upperHalves.has(index) ? ` (register ${index} is the upper half of 64-bit BAR${index - 1}: use bar(${index - 1}))` : '';
+      throw new DdkError('ENOENT', `${this.bdf} has no BAR${index}${why}`);
+    }
     return region;
   }
 
-  /** The BAR's current bus address (from its register), or null when not implemented. */
+  /** The BAR's current bus address (from its register, both halves for a 64-bit BAR), or null when not implemented. */
   barAddress(index: number): bigint | null {
     if (!Number.isInteger(index) || index < 0 || index >= PCI_STD_NUM_BARS) throw new RangeError(`BAR index must be 0–5, got ${String(index)}`);
     if (!this.#bars[index]) return null;
-    return BigInt((this.#config.get32(PCI_BASE_ADDRESS_0 + 4 * index) & PCI_BASE_ADDRESS_MEM_MASK) >>> 0);
+    const at = PCI_BASE_ADDRESS_0 + 4 * index;
+    const low = BigInt((this.#config.get32(at) & PCI_BASE_ADDRESS_MEM_MASK) >>> 0);
+    return this.#upperHalves.has(index + 1) ? (BigInt(this.#config.get32(at + 4)) << 32n) | low : low;
   }
 
   /** IOMMU faults of this device's DMA (iova, direction, time). */
@@ -174,7 +185,10 @@ export class EmuPciDevice implements PciDevice {
     if (!this.hasFunctionReset) {
       throw new DdkError('ENOTSUP', `${this.bdf} has no function-level reset (VFIO_DEVICE_RESET fails on the real device too); close and reopen it, or use powerCycle() in tests`);
     }
-    this.powerCycle();
+    this.resetFunction();
+    this.irq.resetIntx();
+    this.msi?.clearPending();
+    this.msix?.clearPending();
   }
 
   /** Whether the model has a reset VFIO can use (FLR); the real edu has none (spec/edu.md D.7). */
@@ -196,6 +210,11 @@ export class EmuPciDevice implements PciDevice {
 
   /** Device models override: registers back to power-on values. */
   protected resetModel(): void {}
+
+  /** What an FLR does to the model's registers; default: power-on values. A model whose FLR keeps some overrides it. */
+  protected resetFunction(): void {
+    this.resetModel();
+  }
 
   close(): void {
     if (this.#closed) return;

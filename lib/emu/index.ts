@@ -5,7 +5,7 @@
  * Enable before expecting MSI/MSI-X or DMA).
  */
 export { EmuPciDevice, type DeviceErrorRecord, EMU_SUBSYSTEM_ID, EMU_SUBSYSTEM_VENDOR_ID } from './device.ts';
-export { createTestDevice, type TestDeviceOptions, TEST_DEV_REGS, TEST_DEV_ID_VALUE, TEST_DEV_VENDOR_ID, TEST_DEV_DEVICE_ID, TEST_DEV_MSIX_BAR } from './test-device.ts';
+export { createTestDevice, type TestDeviceOptions, TEST_DEV_REGS, TEST_DEV_CAUSE_INTX, TEST_DEV_ID_VALUE, TEST_DEV_VENDOR_ID, TEST_DEV_DEVICE_ID, TEST_DEV_MSIX_BAR } from './test-device.ts';
 export { EmuInterrupts, EMU_MSI_ADDRESS, EMU_MSI_DATA_BASE } from './interrupts.ts';
 export { EmuIommu, type IommuFault, EMU_IOVA_LIMIT } from './iommu.ts';
 export { msixBarLayout } from './msix.ts';

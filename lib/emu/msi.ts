@@ -80,6 +80,24 @@ export class EmuMsi {
     return 1 << ((this.#config.get16(this.#control) & PCI_MSI_FLAGS_QSIZE) >> MME_SHIFT);
   }
 
+  /** Message Address as the capability holds it (bits 1:0 read zero; upper half 0 for 32-bit layouts). */
+  get addressLo(): number {
+    return this.#config.get32(this.offset + PCI_MSI_ADDRESS_LO) >>> 0;
+  }
+
+  get addressHi(): number {
+    return this.addr64 ? this.#config.get32(this.offset + PCI_MSI_ADDRESS_HI) >>> 0 : 0;
+  }
+
+  /**
+   * The data vector `vector` sends: the capability's Message Data with the low log2(MME) bits replaced
+   * by the vector number (PCI 3.0 §6.8.1.6 "the function modifies the low order bits").
+   */
+  messageData(vector: number): number {
+    const low = this.enabledVectors - 1;
+    return ((this.#config.get16(this.#dataAt) & ~low) | (vector & low)) >>> 0;
+  }
+
   masked(vector: number): boolean {
     return this.#maskAt >= 0 && ((this.#config.get32(this.#maskAt) >>> vector) & 1) === 1;
   }

@@ -1,9 +1,12 @@
 /**
  * MSI-X of an emulated device (PCI 3.0 §6.8.2; spec/pci-vfio.md C.2), up to 2048 vectors.
  *
- * Placement (documented choice): the table and PBA get a BAR of their own, laid out as QEMU's
+ * Placement: by default the table and PBA get a BAR of their own, laid out as QEMU's
  * msix_init_exclusive_bar does: table at offset 0, PBA at half the BAR, BAR size 4 KiB or, when table +
  * PBA do not fit a page, the next power of two of their size (2048 vectors → 64 KiB, PBA at 32 KiB).
+ * A model may instead place them at given offsets of a BAR it shares with its registers (QEMU's
+ * msix_init with a table and PBA offset, as hw/nvme/ctrl.c nvme_init_pci does in BAR0); the BAR then
+ * hands this handler the accesses inside the table and PBA (`covers`), with BAR offsets.
  *
  * Rules: Message Control Function Mask and MSI-X Enable RW, Table Size and Table/PBA Offset/BIR RO.
  * Table entries: address low bits 1:0 RO zero, upper address and data RW, Vector Control bit 0 (Mask)
@@ -41,11 +44,19 @@ export function msixBarLayout(vectors: number): { barSize: number; pbaOffset: nu
   return { barSize, pbaOffset: barSize / 2 };
 }
 
+/** Where a model puts its table and PBA inside a BAR it shares (byte offsets, 8-byte aligned). */
+export interface MsixPlacement {
+  readonly tableOffset: number;
+  readonly pbaOffset: number;
+}
+
 export class EmuMsix implements MmioHandler {
   readonly offset: number;
   readonly vectors: number;
   readonly bar: number;
+  /** Size of the exclusive BAR (msixBarLayout); unused when the table shares a model's BAR. */
   readonly barSize: number;
+  readonly tableOffset: number;
   readonly pbaOffset: number;
   readonly #config: EmuConfigSpace;
   readonly #control: number;
@@ -57,13 +68,14 @@ export class EmuMsix implements MmioHandler {
   /** Where an unmasked vector goes (the interrupt router). */
   send: (vector: number) => void = () => {};
 
-  constructor(config: EmuConfigSpace, vectors: number, bar: number) {
+  constructor(config: EmuConfigSpace, vectors: number, bar: number, placement?: MsixPlacement) {
     this.#config = config;
     this.vectors = vectors;
     this.bar = bar;
     const layout = msixBarLayout(vectors);
     this.barSize = layout.barSize;
-    this.pbaOffset = layout.pbaOffset;
+    this.tableOffset = placement?.tableOffset ?? 0;
+    this.pbaOffset = placement?.pbaOffset ?? layout.pbaOffset;
     this.#tableBytes = vectors * PCI_MSIX_ENTRY_SIZE;
     this.#pbaBytes = Math.ceil(vectors / 64) * 8;
     this.#table = new Uint32Array(vectors * ENTRY_WORDS);
@@ -73,8 +85,8 @@ export class EmuMsix implements MmioHandler {
     this.#control = at + PCI_MSIX_FLAGS;
     config.set16(this.#control, vectors - 1);
     config.setWmask(this.#control, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-    config.set32(at + PCI_MSIX_TABLE, bar);
-    config.set32(at + PCI_MSIX_PBA, (layout.pbaOffset | bar) >>> 0);
+    config.set32(at + PCI_MSIX_TABLE, (this.tableOffset | bar) >>> 0);
+    config.set32(at + PCI_MSIX_PBA, (this.pbaOffset | bar) >>> 0);
     this.reset();
   }
 
@@ -88,6 +100,19 @@ export class EmuMsix implements MmioHandler {
 
   entryMasked(vector: number): boolean {
     return ((this.#table[vector * ENTRY_WORDS + WORD_CTRL] as number) & PCI_MSIX_ENTRY_CTRL_MASKBIT) !== 0;
+  }
+
+  /** Entry `vector`'s message (§6.8.2.6–8), as the table holds it. */
+  entryAddressLo(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_ADDR_LO] as number;
+  }
+
+  entryAddressHi(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_ADDR_HI] as number;
+  }
+
+  entryData(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_DATA] as number;
   }
 
   pending(vector: number): boolean {
@@ -145,18 +170,27 @@ export class EmuMsix implements MmioHandler {
     return true;
   }
 
-  // ---- the BAR (MmioHandler) ----
+  // ---- the BAR (MmioHandler); offsets are BAR offsets ----
+
+  /** Whether `[offset, offset + width)` of the BAR falls in the table or the PBA (for a shared BAR). */
+  covers(offset: number, width: number): boolean {
+    const table = offset - this.tableOffset;
+    const pba = offset - this.pbaOffset;
+    return (table >= 0 && table + width <= this.#tableBytes) || (pba >= 0 && pba + width <= this.#pbaBytes);
+  }
 
   read(offset: number, width: 1 | 2 | 4): number {
     if (width !== 4) return width === 2 ? 0xffff : 0xff;
-    if (offset < this.#tableBytes) return this.#table[offset >>> 2] as number;
+    const table = offset - this.tableOffset;
+    if (table >= 0 && table < this.#tableBytes) return this.#table[table >>> 2] as number;
     if (offset >= this.pbaOffset && offset < this.pbaOffset + this.#pbaBytes) return this.#pba[(offset - this.pbaOffset) >>> 2] as number;
     return 0;
   }
 
   write(offset: number, width: 1 | 2 | 4, value: number): void {
-    if (width !== 4 || offset >= this.#tableBytes) return;
-    const word = offset >>> 2;
+    const table = offset - this.tableOffset;
+    if (width !== 4 || table < 0 || table >= this.#tableBytes) return;
+    const word = table >>> 2;
     const field = word % ENTRY_WORDS;
     if (field === WORD_ADDR_LO) this.#table[word] = value & 0xfffffffc;
     else if (field === WORD_CTRL) {
@@ -170,7 +204,8 @@ export class EmuMsix implements MmioHandler {
   }
 
   write64(offset: number, value: bigint): void {
-    if (offset >= this.#tableBytes) return;
+    const table = offset - this.tableOffset;
+    if (table < 0 || table >= this.#tableBytes) return;
     this.write(offset, 4, Number(value & 0xffffffffn));
     this.write(offset + 4, 4, Number(value >> 32n));
   }

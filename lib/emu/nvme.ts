@@ -2,20 +2,17 @@
  * QEMU 7.2's NVMe controller (`-device nvme,serial=deadbeef`), register level, admin path first
  * (NVMe 1.4; hw/nvme/ctrl.c). Commands themselves are in nvme-admin.ts.
  *
- * * Identity 1b36:0010 rev 0x02, class 0x010802, Interrupt Pin 1, MSI-X with 65 vectors, no MSI, FLR.
- *   BAR0 16 KiB: registers (§3.1) and doorbells (DSTRD 0). Deviations the framework imposes (device.ts):
- *   BAR0 is a 32-bit BAR (QEMU: 64-bit) and the MSI-X table / PBA live in an exclusive BAR4 (QEMU
- *   ≤ 5.0's layout; 7.2 puts them in BAR0 at 0x2000 / 0x3000, which read zero here). Drivers reach
- *   MSI-X only through `device.irq`, so neither shows to them.
+ * * PCI function (config space, BAR0 with the MSI-X table and PBA, capabilities): nvme-pci.ts.
  * * Registers: CAP / VS read-only (QEMU's values, NVME_QEMU_CAP); INTMS / INTMC set / clear the INTx
  *   mask (§3.1.3–4; with MSI-X enabled an access is recorded in `deviceErrors` and has no effect on
  *   MSI-X, as on QEMU); AQA / ASQ / ACQ plain (ASQ / ACQ 32- or 64-bit). 1- and 2-byte reads return
  *   the bytes of the register; 1- and 2-byte writes are ignored and recorded. NSSR is not supported
  *   (CAP.NSSRS 0): writes are ignored. Doorbell reads return 0.
  * * CC.EN 0→1: QEMU's nvme_start_ctrl checks (ASQ / ACQ non-zero and page aligned, MPS within CAP,
- *   IOSQES 6 / IOCQES 4, ASQS / ACQS ≥ 1), then `readyDelayMs` later CSTS.RDY = 1, or CSTS = CFS when a
- *   check failed. CC.EN 1→0: queues deleted at once, CSTS.RDY = 0 `readyDelayMs` later. CC.SHN 0→≠0:
- *   SHST = occurring, then complete `readyDelayMs` later; SHN back to 0 clears SHST.
+ *   IOSQES 6 / IOCQES 4, ASQS / ACQS ≥ 1), then `readyDelayMs` later CSTS = RDY, or CSTS = CFS when a
+ *   check failed. CC.EN 1→0: controller reset (queues deleted, CC and INTMS 0 at once, CSTS 0
+ *   `readyDelayMs` later). CC.SHN 0→≠0: SHST = occurring, then complete `readyDelayMs` later; SHN
+ *   back to 0 clears SHST. The exact rules are at `#writeCc`.
  * * Doorbells: an SQ tail write schedules processing (`commandDelayMs`, 0 = next turn of the loop). A
  *   doorbell for a queue that does not exist, a value ≥ the queue size, or a write while not ready is
  *   ignored and recorded. Commands are fetched and completions posted through the IOMMU
@@ -25,24 +22,23 @@
  * * Interrupts (§7.5): after posting to a CQ with interrupts enabled, MSI-X vector `cq.vector` when
  *   MSI-X is enabled (mask / pending by the framework); else the INTx level = any CQ vector with
  *   entries pending and not masked in INTMS; a CQ head doorbell that empties the CQ drops its bit.
- * * `reset()` (FLR) and close: every register back to power-on, queues gone, timers cancelled.
+ * * `reset()` (FLR, QEMU nvme_pci_reset): a controller reset — queues gone, CC / CSTS / INTMS 0, timers
+ *   cancelled — that keeps AQA / ASQ / ACQ, as QEMU 7.2 does; `powerCycle()` and close clear those too.
  */
 import {
   NVME_AQA_ACQS_MASK, NVME_AQA_ACQS_SHIFT, NVME_AQA_ASQS_MASK, NVME_CC_EN, NVME_CC_IOCQES_SHIFT, NVME_CC_IOES_MASK,
   NVME_CC_IOSQES_SHIFT, NVME_CC_MPS_MASK, NVME_CC_MPS_SHIFT, NVME_CC_SHN_MASK, NVME_CC_SHN_SHIFT, NVME_CQE_SIZE,
   NVME_CQES, NVME_CSTS_CFS, NVME_CSTS_RDY, NVME_CSTS_SHST_COMPLETE, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_OCCURRING,
-  NVME_DOORBELL_BASE, NVME_QEMU_BAR0_SIZE, NVME_QEMU_CAP, NVME_QEMU_DEVICE_ID, NVME_QEMU_FIRMWARE,
-  NVME_QEMU_MAX_IOQPAIRS, NVME_QEMU_MODEL, NVME_QEMU_MSIX_VECTORS, NVME_QEMU_REVISION, NVME_QEMU_VENDOR_ID,
-  NVME_REG, NVME_SQE_SIZE, NVME_SQES, NVME_VS_1_4, PCI_CLASS_STORAGE_EXPRESS, nvmeCapField,
+  NVME_DOORBELL_BASE, NVME_QEMU_CAP, NVME_QEMU_FIRMWARE, NVME_QEMU_MAX_IOQPAIRS, NVME_QEMU_MODEL, NVME_REG,
+  NVME_SQE_SIZE, NVME_SQES, NVME_VS_1_4, nvmeCapField,
 } from '../pci/nvme-regs.ts';
-import { PCI_INTERRUPT_PIN_INTA } from '../pci/regs.ts';
 import { EmuPciDevice } from './device.ts';
-import type { MmioHandler } from './region.ts';
+import { NvmeRegisters, nvmePciSpec } from './nvme-pci.ts';
 import { type EmuNvmeCq, type EmuNvmeSq, type NvmeAdminContext, buildIdentifyController, buildIdentifyNamespace, defaultFeatures, executeCommand } from './nvme-admin.ts';
 import { type NvmeOptions, type NvmeOptionsChecked, checkNvmeOptions } from './nvme-options.ts';
 
 export type { NvmeOptions } from './nvme-options.ts';
-export const NVME_EMU_MSIX_BAR = 4;
+export { NVME_EMU_MSIX_BAR } from './nvme-pci.ts';
 const QUEUES = NVME_QEMU_MAX_IOQPAIRS + 1;
 const TWO_32 = 2 ** 32;
 const CAP_LO = Number(NVME_QEMU_CAP & 0xffff_ffffn);
@@ -51,24 +47,6 @@ const MQES = nvmeCapField(NVME_QEMU_CAP, 'MQES');
 const MPSMIN = nvmeCapField(NVME_QEMU_CAP, 'MPSMIN');
 const MPSMAX = nvmeCapField(NVME_QEMU_CAP, 'MPSMAX');
 const PAGE_SHIFT = 12;
-
-class NvmeRegisters implements MmioHandler {
-  device: NvmeDevice | null = null;
-  read(offset: number, width: 1 | 2 | 4): number {
-    const word = (this.device as NvmeDevice).readRegister(offset & ~3);
-    return width === 4 ? word : (word >>> ((offset & 3) * 8)) & (width === 2 ? 0xffff : 0xff);
-  }
-  write(offset: number, width: 1 | 2 | 4, value: number): void {
-    (this.device as NvmeDevice).writeRegister(offset, width, value);
-  }
-  read64(offset: number): bigint {
-    return (BigInt(this.read(offset + 4, 4)) << 32n) | BigInt(this.read(offset, 4));
-  }
-  write64(offset: number, value: bigint): void {
-    this.write(offset, 4, Number(value & 0xffff_ffffn));
-    this.write(offset + 4, 4, Number(value >> 32n));
-  }
-}
 
 export class NvmeDevice extends EmuPciDevice {
   readonly options: NvmeOptionsChecked;
@@ -93,13 +71,7 @@ export class NvmeDevice extends EmuPciDevice {
 
   constructor(options: NvmeOptionsChecked) {
     const registers = new NvmeRegisters();
-    super({
-      identity: { vendorId: NVME_QEMU_VENDOR_ID, deviceId: NVME_QEMU_DEVICE_ID, classCode: PCI_CLASS_STORAGE_EXPRESS, revision: NVME_QEMU_REVISION },
-      pin: PCI_INTERRUPT_PIN_INTA,
-      bars: [{ index: 0, size: NVME_QEMU_BAR0_SIZE, handler: registers }],
-      msix: { vectors: NVME_QEMU_MSIX_VECTORS, bar: NVME_EMU_MSIX_BAR },
-      dmaMask: 0xffff_ffff_ffff_ffffn,
-    });
+    super(nvmePciSpec(registers));
     registers.device = this;
     this.options = options;
     this.#ctx = {
@@ -165,13 +137,27 @@ export class NvmeDevice extends EmuPciDevice {
   }
 
   protected override resetModel(): void {
-    for (const timer of [this.#stateTimer, this.#shutdownTimer, this.#processTimer]) if (timer !== null) clearTimeout(timer);
-    this.#stateTimer = this.#shutdownTimer = this.#processTimer = null;
-    this.#cc = this.#csts = this.#intms = this.#aqa = this.#irqStatus = 0;
+    this.#controllerReset();
+    this.#aqa = 0;
     this.#asq.fill(0);
     this.#acq.fill(0);
-    this.#deleteQueues();
     defaultFeatures(this.#ctx.features);
+  }
+
+  /**
+   * FLR: QEMU's nvme_pci_reset → nvme_ctrl_reset(NVME_RESET_FUNCTION), which leaves AQA / ASQ / ACQ as
+   * the host wrote them (observed on QEMU 7.2 in hw-tests/nvme-conformance.test.ts).
+   */
+  protected override resetFunction(): void {
+    this.#controllerReset();
+  }
+
+  /** QEMU 7.2 nvme_ctrl_reset: queues deleted, CSTS / INTMS / CC 0, timers cancelled, INTx low. */
+  #controllerReset(): void {
+    for (const timer of [this.#stateTimer, this.#shutdownTimer, this.#processTimer]) if (timer !== null) clearTimeout(timer);
+    this.#stateTimer = this.#shutdownTimer = this.#processTimer = null;
+    this.#cc = this.#csts = this.#intms = this.#irqStatus = 0;
+    this.#deleteQueues();
     this.irq.setIntxLevel(false);
   }
 
@@ -179,40 +165,48 @@ export class NvmeDevice extends EmuPciDevice {
     return setTimeout(run, ms);
   }
 
-  /** §3.1.5 CC: EN and SHN transitions (QEMU nvme_write_bar, NVME_REG_CC). */
-  #writeCc(value: number): void {
-    const old = this.#cc;
-    this.#cc = value >>> 0;
-    const shn = (value >>> NVME_CC_SHN_SHIFT) & NVME_CC_SHN_MASK;
-    const oldShn = (old >>> NVME_CC_SHN_SHIFT) & NVME_CC_SHN_MASK;
-    if (shn !== 0 && oldShn === 0) {
+  /**
+   * §3.1.5 CC as QEMU 7.2's nvme_write_bar (NVME_REG_CC) handles it: CC takes the written value; SHN
+   * 0→≠0 reports shutdown complete, ≠0→0 clears SHST; then EN 0→1 starts the controller (CSTS becomes
+   * exactly RDY, or CFS when nvme_start_ctrl's checks fail) and EN 1→0 is a controller reset
+   * (nvme_ctrl_reset: queues deleted, CC, CSTS and INTMS 0 — so CFS and SHST go too). The emulation
+   * adds `readyDelayMs` before RDY / SHST / the reset's CSTS settle (QEMU: at once) and passes
+   * through SHST "occurring" meanwhile.
+   */
+  #writeCc(data: number): void {
+    const en = (v: number): boolean => (v & NVME_CC_EN) !== 0;
+    const shn = (v: number): number => (v >>> NVME_CC_SHN_SHIFT) & NVME_CC_SHN_MASK;
+    const cc = this.#cc;
+    this.#cc = data >>> 0;
+    if (shn(data) !== 0 && shn(cc) === 0) {
       this.#csts = (this.#csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_OCCURRING;
+      if (this.#shutdownTimer !== null) clearTimeout(this.#shutdownTimer);
       this.#shutdownTimer = this.#later(this.options.readyDelayMs, () => {
         this.#shutdownTimer = null;
         this.#csts = (this.#csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_COMPLETE;
       });
-    } else if (shn === 0 && oldShn !== 0) {
+    } else if (shn(data) === 0 && shn(cc) !== 0) {
       if (this.#shutdownTimer !== null) clearTimeout(this.#shutdownTimer);
       this.#shutdownTimer = null;
       this.#csts &= ~NVME_CSTS_SHST_MASK;
     }
-    const enable = (value & NVME_CC_EN) !== 0;
-    if (enable === ((old & NVME_CC_EN) !== 0)) return;
-    if (this.#stateTimer !== null) clearTimeout(this.#stateTimer);
-    if (enable) {
-      this.#stateTimer = this.#later(this.options.readyDelayMs, () => {
-        this.#stateTimer = null;
-        this.#csts = this.#start() ? this.#csts | NVME_CSTS_RDY : NVME_CSTS_CFS;
-      });
-    } else {
-      this.#deleteQueues();
-      this.#irqStatus = 0;
-      this.#updateIntx();
-      this.#stateTimer = this.#later(this.options.readyDelayMs, () => {
-        this.#stateTimer = null;
-        this.#csts &= ~(NVME_CSTS_RDY | NVME_CSTS_CFS);
-      });
+    if (en(data) && !en(cc)) {
+      this.#setStateTimer(() => { this.#csts = this.#start() ? NVME_CSTS_RDY : NVME_CSTS_CFS; });
+    } else if (!en(data) && en(cc)) {
+      const csts = this.#csts;
+      this.#controllerReset();
+      // CSTS reads as before (RDY) until the reset settles `readyDelayMs` later, as a slow controller shows it.
+      this.#csts = csts;
+      this.#setStateTimer(() => { this.#csts = 0; });
     }
+  }
+
+  #setStateTimer(run: () => void): void {
+    if (this.#stateTimer !== null) clearTimeout(this.#stateTimer);
+    this.#stateTimer = this.#later(this.options.readyDelayMs, () => {
+      this.#stateTimer = null;
+      run();
+    });
   }
 
   /** QEMU 7.2 nvme_start_ctrl: the checks, then the admin queue pair from AQA / ASQ / ACQ (§7.6.1). */

@@ -4,9 +4,12 @@
  * DdkError 'EIO', as a read()/write() on the BAR region of vfio-pci does (it blocks MMIO while memory
  * decode is off); emulated devices are created with Memory Space Enable set, as firmware leaves them
  * (spec/edu.md D.7: "after qboot the command register reads 0x0002").
+ * Written values follow the one rule of lib/pci/register-value.ts (as on VFIO): checked after the
+ * bounds and before the Memory Space gate, RangeError for anything that is not the width's integer.
  */
 import type { PciRegion } from '../pci/device.ts';
 import { DdkError, checkAccess } from '../errors.ts';
+import { registerValue, registerValue64 } from '../pci/register-value.ts';
 
 /** What a device model implements for one BAR. Offsets are checked and aligned before they arrive. */
 export interface MmioHandler {
@@ -61,31 +64,46 @@ export class EmuRegion implements PciRegion {
   }
 
   write8(offset: number, value: number): void {
-    this.#check(offset, 1);
-    this.#handler.write(offset, 1, value & 0xff);
+    const v = this.#checkWrite(offset, 1, value);
+    this.#handler.write(offset, 1, v);
   }
 
   write16(offset: number, value: number): void {
-    this.#check(offset, 2);
-    this.#handler.write(offset, 2, value & 0xffff);
+    const v = this.#checkWrite(offset, 2, value);
+    this.#handler.write(offset, 2, v);
   }
 
   write32(offset: number, value: number): void {
-    this.#check(offset, 4);
-    this.#handler.write(offset, 4, value >>> 0);
+    const v = this.#checkWrite(offset, 4, value);
+    this.#handler.write(offset, 4, v);
   }
 
   write64(offset: number, value: bigint): void {
-    this.#check(offset, 8);
-    if (typeof value !== 'bigint') throw new TypeError(`${this.#what}.write64: value must be a bigint`);
-    this.#handler.write64(offset, BigInt.asUintN(64, value));
+    this.#checkBounds(offset, 8);
+    const v = registerValue64(`${this.#what} write64`, value);
+    this.#checkMemory();
+    this.#handler.write64(offset, v);
+  }
+
+  #checkWrite(offset: number, width: 1 | 2 | 4, value: number): number {
+    this.#checkBounds(offset, width);
+    const v = registerValue(`${this.#what} write${width * 8}`, width, value);
+    this.#checkMemory();
+    return v;
   }
 
   #check(offset: number, width: number): void {
-    const gate = this.#gate;
-    if (gate.closed) throw new DdkError('ECLOSED', `${this.#what} access on a closed emulated device: open a new one`);
+    this.#checkBounds(offset, width);
+    this.#checkMemory();
+  }
+
+  #checkBounds(offset: number, width: number): void {
+    if (this.#gate.closed) throw new DdkError('ECLOSED', `${this.#what} access on a closed emulated device: open a new one`);
     checkAccess(this.#what, offset, width, this.#length);
-    if (!gate.memoryEnabled()) {
+  }
+
+  #checkMemory(): void {
+    if (!this.#gate.memoryEnabled()) {
       throw new DdkError('EIO', `${this.#what} access while Memory Space Enable is clear: set PCI_COMMAND_MEMORY in the Command register`);
     }
   }

@@ -299,6 +299,10 @@ export const PCI_CLASS_STORAGE_EXPRESS = 0x010802;
 export const NVME_QEMU_BAR0_SIZE = 0x4000;
 export const NVME_QEMU_MSIX_TABLE_OFFSET = 0x2000;
 export const NVME_QEMU_MSIX_PBA_OFFSET = 0x3000;
+/** Where nvme_init_pci places the PM and PCI Express capabilities (MSI-X lands at 0x40, the first free space). */
+export const NVME_QEMU_PM_CAP_OFFSET = 0x60;
+export const NVME_QEMU_PCIE_CAP_OFFSET = 0x80;
+export const NVME_QEMU_MSIX_CAP_OFFSET = 0x40;
 /** Defaults: max_ioqpairs 64, msix_qsize 65 (one vector per queue pair + admin). */
 export const NVME_QEMU_MAX_IOQPAIRS = 64;
 export const NVME_QEMU_MSIX_VECTORS = 65;

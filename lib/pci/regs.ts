@@ -85,6 +85,57 @@ export const PCI_CAP_ID_VNDR = 0x09;
 export const PCI_CAP_ID_EXP = 0x10;
 export const PCI_CAP_ID_MSIX = 0x11;
 
+/** Power Management capability (PCI PM 1.2 §3.2). */
+export const PCI_PM_PMC = 2;
+export const PCI_PM_CAP_VER_MASK = 0x0007;
+/** PMC Version 011b: PCI PM 1.2 (QEMU's PCI_PM_CAP_VER_1_2). */
+export const PCI_PM_CAP_VER_1_2 = 0x0003;
+export const PCI_PM_CTRL = 4;
+export const PCI_PM_CTRL_STATE_MASK = 0x0003;
+export const PCI_PM_CTRL_NO_SOFT_RESET = 0x0008;
+export const PCI_PM_SIZEOF = 8;
+
+/** PCI Express capability (PCIe Base 3.0 §7.8), the fields an endpoint's driver reads. */
+export const PCI_EXP_FLAGS = 2;
+export const PCI_EXP_FLAGS_VERS = 0x000f;
+export const PCI_EXP_FLAGS_TYPE = 0x00f0;
+export const PCI_EXP_FLAGS_TYPE_SHIFT = 4;
+export const PCI_EXP_TYPE_ENDPOINT = 0x0;
+/** Capability version 2 (the 0x3c-byte layout). */
+export const PCI_EXP_FLAGS_VER2 = 0x0002;
+export const PCI_EXP_DEVCAP = 4;
+export const PCI_EXP_DEVCAP_RBER = 0x00008000;
+export const PCI_EXP_DEVCAP_FLR = 0x10000000;
+export const PCI_EXP_DEVCTL = 8;
+export const PCI_EXP_DEVCTL_CERE = 0x0001;
+export const PCI_EXP_DEVCTL_NFERE = 0x0002;
+export const PCI_EXP_DEVCTL_FERE = 0x0004;
+export const PCI_EXP_DEVCTL_URRE = 0x0008;
+export const PCI_EXP_DEVCTL_RELAX_EN = 0x0010;
+export const PCI_EXP_DEVCTL_PAYLOAD = 0x00e0;
+export const PCI_EXP_DEVCTL_EXT_TAG = 0x0100;
+export const PCI_EXP_DEVCTL_PHANTOM = 0x0200;
+export const PCI_EXP_DEVCTL_AUX_PME = 0x0400;
+export const PCI_EXP_DEVCTL_NOSNOOP_EN = 0x0800;
+export const PCI_EXP_DEVCTL_READRQ = 0x7000;
+export const PCI_EXP_DEVCTL_BCR_FLR = 0x8000;
+export const PCI_EXP_DEVSTA = 10;
+export const PCI_EXP_LNKCAP = 12;
+export const PCI_EXP_LNKCAP_ASPMS_0S = 0x00000400;
+export const PCI_EXP_LNKCAP_MLW_SHIFT = 4;
+export const PCI_EXP_LNKCTL = 16;
+export const PCI_EXP_LNKSTA = 18;
+export const PCI_EXP_LNKSTA_NLW_SHIFT = 4;
+export const PCI_EXP_DEVCAP2 = 0x24;
+export const PCI_EXP_DEVCAP2_EFF = 0x00100000;
+export const PCI_EXP_DEVCAP2_EETLPP = 0x00200000;
+export const PCI_EXP_DEVCTL2 = 0x28;
+export const PCI_EXP_DEVCTL2_EETLPPB = 0x8000;
+export const PCI_EXP_VER2_SIZEOF = 0x3c;
+/** Link speed 2.5 GT/s and width x1 codes (QEMU_PCI_EXP_LNK_2_5GT, QEMU_PCI_EXP_LNK_X1). */
+export const PCI_EXP_LNK_2_5GT = 1;
+export const PCI_EXP_LNK_X1 = 1;
+
 /** MSI capability (PCI 3.0 §6.8.1; spec/pci-vfio.md C.1). */
 export const PCI_MSI_FLAGS = 2;
 export const PCI_MSI_FLAGS_ENABLE = 0x0001;

@@ -13,6 +13,7 @@ import type { PciRegion, RegionView } from '../pci/device.ts';
 import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
 import { VFIO_REGION_INFO_FLAG_MMAP } from '../native/vfio-uapi.ts';
 import { checkAccess } from '../errors.ts';
+import { registerValue, registerValue64 } from '../pci/register-value.ts';
 import type { DeviceGate } from './vfio-gate.ts';
 import type { RegionTrap } from './vfio-msix-shadow.ts';
 
@@ -123,15 +124,14 @@ export class VfioRegion implements PciRegion {
     return this.#addon.regionRead(this.#fd, this.#offset, this.size, offset, 8) as bigint;
   }
 
-  #value(width: number, value: number, max: number): void {
-    if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw new RangeError(`BAR${this.index} write${width * 8}: value must be an integer in [0, 0x${max.toString(16)}], got ${String(value)}`);
-    }
+  /** Values: the shared rule of lib/pci/register-value.ts (signed or unsigned, RangeError otherwise). */
+  #value(width: 1 | 2 | 4, value: number): number {
+    return registerValue(`BAR${this.index} write${width * 8}`, width, value);
   }
 
-  write8(offset: number, value: number): void {
+  write8(offset: number, input: number): void {
     this.#check(offset, 1);
-    this.#value(1, value, 0xff);
+    const value = this.#value(1, input);
     if (this.view !== null) { this.view.u8[offset] = value; return; }
     if (this.#trap?.covers(offset, 1) === true) { this.#trap.write(offset, 1, value); return; }
     const a = this.#area(offset, 1);
@@ -139,9 +139,9 @@ export class VfioRegion implements PciRegion {
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 1, value);
   }
 
-  write16(offset: number, value: number): void {
+  write16(offset: number, input: number): void {
     this.#check(offset, 2);
-    this.#value(2, value, 0xffff);
+    const value = this.#value(2, input);
     if (this.view !== null) { this.view.u16[offset >>> 1] = value; return; }
     if (this.#trap?.covers(offset, 2) === true) { this.#trap.write(offset, 2, value); return; }
     const a = this.#area(offset, 2);
@@ -149,9 +149,9 @@ export class VfioRegion implements PciRegion {
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 2, value);
   }
 
-  write32(offset: number, value: number): void {
+  write32(offset: number, input: number): void {
     this.#check(offset, 4);
-    this.#value(4, value, 0xffffffff);
+    const value = this.#value(4, input);
     if (this.view !== null) { this.view.u32[offset >>> 2] = value; return; }
     if (this.#trap?.covers(offset, 4) === true) { this.#trap.write(offset, 4, value); return; }
     const a = this.#area(offset, 4);
@@ -159,11 +159,9 @@ export class VfioRegion implements PciRegion {
     else this.#addon.regionWrite(this.#fd, this.#offset, this.size, offset, 4, value);
   }
 
-  write64(offset: number, value: bigint): void {
+  write64(offset: number, input: bigint): void {
     this.#check(offset, 8);
-    if (typeof value !== 'bigint' || value < 0n || value > 0xffff_ffff_ffff_ffffn) {
-      throw new RangeError(`BAR${this.index} write64: value must be a u64 bigint, got ${String(value)}`);
-    }
+    const value = registerValue64(`BAR${this.index} write64`, input);
     if (this.view !== null) { this.view.u64[offset >>> 3] = value; return; }
     if (this.#trap?.covers(offset, 8) === true) { this.#trap.write64(offset, value); return; }
     const a = this.#area(offset, 8);

@@ -60,12 +60,12 @@ function controller(options: Parameters<typeof createNvmeDevice>[0] = {}) {
   return { dev, bar, asq, acq, data, program, enable, submit, cqe, consume };
 }
 
-t.test('identity: 1b36:0010 rev 2, class 010802, INTA, MSI-X 65 vectors (BAR4 here), no MSI, BAR0 16 KiB, FLR', async (t) => {
+t.test('identity: 1b36:0010 rev 2, class 010802, INTA, MSI-X 65 vectors in BAR0 (0x2000 / 0x3000), no MSI, BAR0 16 KiB, FLR', async (t) => {
   const { dev } = controller();
   t.equal(dev.config.read32(0), 0x00101b36);
   t.equal(dev.config.read32(PCI_CLASS_REVISION), 0x01080202);
   t.equal(dev.config.read8(PCI_INTERRUPT_PIN), 1);
-  t.match(findMsix(dev.config), { vectors: 65, tableBar: 4, tableOffset: 0, pbaBar: 4 });
+  t.match(findMsix(dev.config), { offset: 0x40, vectors: 65, tableBar: 0, tableOffset: 0x2000, pbaBar: 0, pbaOffset: 0x3000 });
   t.same([dev.irq.info(VFIO_PCI_INTX_IRQ_INDEX).count, dev.irq.info(VFIO_PCI_MSI_IRQ_INDEX).count, dev.irq.info(VFIO_PCI_MSIX_IRQ_INDEX).count], [1, 0, 65]);
   t.equal(dev.bar(0).size, 0x4000n);
   t.doesNotThrow(() => dev.reset());
@@ -94,7 +94,7 @@ t.test('registers: CAP and VS as QEMU 7.2 reports them, read-only; narrow reads;
   dev.close();
 });
 
-t.test('CC.EN 0→1 sets CSTS.RDY on the event loop; 1→0 clears it; FLR restores power-on', async (t) => {
+t.test('CC.EN 0→1 sets CSTS.RDY on the event loop; 1→0 clears it; FLR = controller reset keeping AQA/ASQ/ACQ', async (t) => {
   const { dev, bar, enable } = controller();
   const pending = enable();
   t.equal(bar.read32(NVME_REG.CSTS) & NVME_CSTS_RDY, 0, 'not ready inside the CC write');
@@ -103,23 +103,51 @@ t.test('CC.EN 0→1 sets CSTS.RDY on the event loop; 1→0 clears it; FLR restor
   bar.write32(NVME_REG.CC, CC_CONFIG);
   await until(() => bar.read32(NVME_REG.CSTS) === 0);
   await enable();
+  const aqa = bar.read32(NVME_REG.AQA);
   dev.reset();
-  t.same([NVME_REG.CC, NVME_REG.CSTS, NVME_REG.AQA, NVME_REG.ASQ].map((r) => bar.read32(r)), [0, 0, 0, 0]);
+  t.same([NVME_REG.CC, NVME_REG.CSTS, NVME_REG.INTMS].map((r) => bar.read32(r)), [0, 0, 0]);
+  t.equal(bar.read32(NVME_REG.AQA), aqa, 'FLR keeps AQA / ASQ / ACQ (QEMU 7.2 nvme_ctrl_reset)');
+  t.not(bar.read64(NVME_REG.ASQ), 0n);
+  dev.powerCycle();
+  t.same([NVME_REG.AQA, NVME_REG.ASQ, NVME_REG.ACQ].map((r) => bar.read32(r)), [0, 0, 0], 'a power cycle clears them');
   t.same(dev.deviceErrors, []);
   dev.close();
 });
 
-t.test('a bad enable (ASQ 0, wrong IOSQES) sets CSTS.CFS; CC.EN = 0 clears it', async (t) => {
-  const { dev, bar, program } = controller();
+t.test('a bad enable (ASQ 0, wrong IOSQES) sets CSTS.CFS; CC.EN = 0 clears it (a controller reset)', async (t) => {
+  const { dev, bar, program, enable } = controller();
   program(0n);
   await until(() => bar.read32(NVME_REG.CSTS) !== 0);
   t.equal(bar.read32(NVME_REG.CSTS), NVME_CSTS_CFS);
-  bar.write32(NVME_REG.CC, 0);
+  bar.write32(NVME_REG.CC, CC_CONFIG);
+  t.equal(bar.read32(NVME_REG.CC), 0, 'CC.EN 1→0: nvme_ctrl_reset zeroes CC');
   await until(() => bar.read32(NVME_REG.CSTS) === 0);
   program(undefined, 7 << 16);
   await until(() => bar.read32(NVME_REG.CSTS) !== 0);
   t.equal(bar.read32(NVME_REG.CSTS), NVME_CSTS_CFS);
   t.match(dev.deviceErrors.map((e) => e.message), [/ASQ\/ACQ is zero/, /IOSQES/]);
+  bar.write32(NVME_REG.CC, 0);
+  await until(() => bar.read32(NVME_REG.CSTS) === 0);
+  await enable();
+  t.equal(bar.read32(NVME_REG.CSTS), NVME_CSTS_RDY, 'a good enable: CSTS = RDY exactly');
+  dev.close();
+});
+
+t.test('CC takes every write; CC.EN 1→0 after a shutdown clears SHST with the rest of CSTS (QEMU 7.2)', async (t) => {
+  const { dev, bar, enable } = controller();
+  await enable();
+  const cc = bar.read32(NVME_REG.CC);
+  bar.write32(NVME_REG.CC, cc | (1 << 14));
+  t.equal(bar.read32(NVME_REG.CC), cc | (1 << 14));
+  await until(() => (bar.read32(NVME_REG.CSTS) & NVME_CSTS_SHST_MASK) === NVME_CSTS_SHST_COMPLETE);
+  bar.write32(NVME_REG.CC, CC_CONFIG);
+  t.equal(bar.read32(NVME_REG.CC), 0, 'reset: CC 0');
+  await until(() => bar.read32(NVME_REG.CSTS) === 0);
+  t.pass('disable: CSTS 0, SHST gone');
+  bar.write32(NVME_REG.INTMS, 1);
+  await enable();
+  bar.write32(NVME_REG.CC, 0);
+  t.equal(bar.read32(NVME_REG.INTMS), 0, 'the controller reset cleared INTMS');
   dev.close();
 });
 
@@ -219,16 +247,18 @@ t.test('MSI-X: the admin CQ signals vector 0; a masked vector is held pending an
   await until(() => rec.total() === 1);
   t.equal(rec.line.deliveries, 1);
   consume();
-  const msix = dev.bar(4);
-  msix.write32(PCI_MSIX_ENTRY_VECTOR_CTRL, 1);
+  const msix = dev.bar(0);
+  const entry0 = 0x2000;
+  const pba = 0x3000;
+  msix.write32(entry0 + PCI_MSIX_ENTRY_VECTOR_CTRL, 1);
   submit(NVME_ADMIN_OPC.IDENTIFY, 2, { cdw10: NVME_CNS.CONTROLLER });
   await until(() => cqe(1).phase === 1);
   await turn();
   t.equal(rec.total(), 1, 'masked: no message');
-  t.equal(msix.read32(0x800) & 1, 1, 'PBA bit 0 set');
-  msix.write32(PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+  t.equal(msix.read32(pba) & 1, 1, 'PBA bit 0 set');
+  msix.write32(entry0 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
   await until(() => rec.total() === 2);
-  t.equal(msix.read32(0x800) & 1, 0);
+  t.equal(msix.read32(pba) & 1, 0);
   bar.write32(NVME_REG.INTMS, 1);
   t.match(dev.deviceErrors.at(-1)?.message, /INTMS\/INTMC accessed while MSI-X is enabled/);
   consume();
