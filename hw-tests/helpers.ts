@@ -17,6 +17,23 @@ export function skipReason(device: 'edu' | 'nvme'): string {
   return `no ${device} bound to vfio-pci (VFIO_DDK_${device.toUpperCase()}_BDF unset): run it with npm run test:hw`;
 }
 
+/**
+ * The VFIO IOMMU path this guest kernel must give a device, as scripts/test-hw.mjs sets it per kernel
+ * (VFIO_DDK_HW_IOMMU: 'type1' on Debian 6.1, 'iommufd' on the 6.12 built with IOMMUFD + VFIO cdev),
+ * or null (a user's own kernel, or run by hand: the tests then assert nothing path-specific).
+ */
+export function expectedIommu(): 'type1' | 'iommufd' | null {
+  const value = process.env['VFIO_DDK_HW_IOMMU'];
+  if (value === 'type1' || value === 'iommufd') return value;
+  if (value !== undefined && value !== '') throw new Error(`VFIO_DDK_HW_IOMMU=${value}: expected type1 or iommufd`);
+  return null;
+}
+
+/** The guest kernel the runner booted (VFIO_DDK_GUEST_KERNEL: debian, iommufd or a path), for messages. */
+export function guestKernel(): string {
+  return process.env['VFIO_DDK_GUEST_KERNEL'] ?? 'unknown';
+}
+
 /** Open file descriptors of this process. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;

@@ -1,21 +1,25 @@
 #!/usr/bin/env node
 /**
- * npm run test:hw — the hardware-in-the-loop suites (hw-tests/) inside one QEMU guest with a real edu
- * and NVMe bound to vfio-pci behind a virtual IOMMU (shared qemu-guest.md).
+ * npm run test:hw — the hardware-in-the-loop suites (hw-tests/) inside QEMU guests with a real edu
+ * and NVMe bound to vfio-pci behind a virtual IOMMU (shared qemu-guest.md), once per guest kernel:
+ * Debian's 6.1 (VFIO type1 container) and the 6.12 built by scripts/guest/kernel-build.mjs (iommufd +
+ * VFIO device cdev; the first build takes 15–25 min and is cached per user).
  *
- *   npm run test:hw                                   every hw-tests/**\/*.test.ts
+ *   npm run test:hw                                   every hw-tests/**\/*.test.ts on both kernels
  *   npm run test:hw -- hw-tests/edu-vfio-device.test.ts   only these files
- *   npm run test:hw -- --timeout 300                  whole-run limit in seconds (default 480)
+ *   npm run test:hw -- --kernel debian                one kernel (repeatable: debian, iommufd, PATH)
+ *   npm run test:hw -- --timeout 300                  limit per guest run in seconds (default 480)
  *
  * Steps: guest setup (cached), build dist/ and compile hw-tests/ to .cache/hw-tests/ on the host (tap's
- * TypeScript loader costs 30–140 s per file under TCG, plain JS ~8 s), boot one guest, run each file
- * with node there, print the TAP summary here, exit non-zero when anything failed.
+ * TypeScript loader costs 30–140 s per file under TCG, plain JS ~8 s), boot one guest per kernel, run
+ * each file with node there (VFIO_DDK_HW_IOMMU names the IOMMU path that kernel must give), print
+ * the TAP summary here, one line per kernel and file, exit non-zero when anything failed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { runInGuest } from './guest/guest.mjs';
-import { PROJECT_ROOT, ensureGuestImage } from './guest/setup.mjs';
+import { PROJECT_ROOT, ensureGuestImage, parseKernelChoice } from './guest/setup.mjs';
 
 const HW_DIR = join(PROJECT_ROOT, 'hw-tests');
 const OUT_DIR = join(PROJECT_ROOT, '.cache/hw-tests');
@@ -23,16 +27,22 @@ const TSC = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
 const log = (m) => process.stderr.write(`[test:hw] ${m}\n`);
 
 function parseArgs(argv) {
-  const o = { files: [], timeoutMs: 480_000 };
+  const o = { files: [], timeoutMs: 480_000, kernels: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--timeout') {
       const s = Number(argv[++i]);
       if (!(s > 0)) throw new Error('--timeout needs a number of seconds');
       o.timeoutMs = s * 1000;
+    } else if (a === '--kernel') {
+      const k = argv[++i];
+      if (k === undefined || k === '') throw new Error('--kernel needs debian, iommufd or the path of a vmlinux/bzImage');
+      const kernel = parseKernelChoice(k);
+      if (!o.kernels.includes(kernel)) o.kernels.push(kernel);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else o.files.push(a);
   }
+  if (o.kernels.length === 0) o.kernels.push('debian', 'iommufd');
   return o;
 }
 
@@ -75,9 +85,39 @@ function summarize(lines) {
   return files;
 }
 
+/** Boots one guest with `image`'s kernel and runs every compiled file there. */
+async function runOnKernel(image, command, timeoutMs) {
+  let lines = [];
+  const tag = image.label;
+  const boot = () => runInGuest({
+    command,
+    cwd: PROJECT_ROOT,
+    devices: ['edu', 'nvme'],
+    kernel: image.kernel,
+    timeoutMs,
+    env: { NO_COLOR: '1', TAP_COLOR: '0', FORCE_COLOR: '0', ...(image.iommu ? { VFIO_DDK_HW_IOMMU: image.iommu } : {}) },
+    log: (m) => log(`guest (${tag}): ${m}`),
+    onOutput: (line) => { lines.push(line); process.stdout.write(`${line}\n`); },
+  });
+  let result = await boot();
+  if (result.bootSeconds === null && !result.timedOut) {
+    // The guest died before running anything (a TCG boot hiccup on a loaded host): one more boot.
+    log(`the guest (${tag}) did not boot; retrying once`);
+    lines = [];
+    result = await boot();
+  }
+  return { image, result, lines, files: summarize(lines) };
+}
+
+/** "debian 6.1.0-57-amd64 · type1": the kernel and the IOMMU path its devices use. */
+function pathLabel(image) {
+  return `${image.label} · ${image.iommu ?? 'auto'}`;
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  ensureGuestImage({ log });
+  const images = [];
+  for (const kernel of o.kernels) images.push(await ensureGuestImage({ log, kernel }));
   if (!tsc('tsconfig.build.json', 'dist/')) log('continuing with what tsc emitted');
   rmSync(OUT_DIR, { recursive: true, force: true });
   if (!tsc('hw-tests/tsconfig.json', 'hw-tests/')) return 1;
@@ -107,44 +147,36 @@ async function main() {
     ].join('; ')),
     'exit $status',
   ].join('\n');
-  let lines = [];
-  const boot = () => runInGuest({
-    command,
-    cwd: PROJECT_ROOT,
-    devices: ['edu', 'nvme'],
-    timeoutMs: o.timeoutMs,
-    env: { NO_COLOR: '1', TAP_COLOR: '0', FORCE_COLOR: '0' },
-    log: (m) => log(`guest: ${m}`),
-    onOutput: (line) => { lines.push(line); process.stdout.write(`${line}\n`); },
-  });
-  let result = await boot();
-  if (result.bootSeconds === null && !result.timedOut) {
-    // The guest died before running anything (a TCG boot hiccup on a loaded host): one more boot.
-    log('the guest did not boot; retrying once');
-    lines = [];
-    result = await boot();
-  }
+  const runs = [];
+  for (const image of images) runs.push(await runOnKernel(image, command, o.timeoutMs));
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'last-run.log'), lines.join('\n') + '\n');
+  writeFileSync(join(OUT_DIR, 'last-run.log'),
+    runs.map((r) => `# ==== guest kernel ${pathLabel(r.image)}\n${r.lines.join('\n')}\n`).join(''));
 
-  const files = summarize(lines);
-  console.log(`\n# hw-tests summary — guest ${result.accel.toUpperCase()}, boot ${result.bootSeconds?.toFixed(1) ?? '?'} s, ` +
-    `whole run ${result.seconds.toFixed(1)} s, devices ${result.devices.map((d) => `${d.id}@${d.bdf}`).join(' ') || 'none'}`);
-  for (const { src } of compiled) {
-    const f = files.find((x) => x.file === src);
-    if (!f) { console.log(`#   ${src}: did not run`); continue; }
-    const state = f.exit === 0 && f.fail.length === 0 ? 'ok' : `FAILED (exit ${f.exit ?? 'none'})`;
-    console.log(`#   ${src}: ${state} — ${f.pass} passed, ${f.fail.length} failed${f.skip ? `, ${f.skip} skipped` : ''}`);
-    for (const name of f.fail) console.log(`#     not ok - ${name}`);
+  let status = 0;
+  console.log('\n# hw-tests summary');
+  for (const { image, result, lines, files } of runs) {
+    const label = pathLabel(image);
+    console.log(`# ${label}: guest ${result.accel.toUpperCase()}, boot ${result.bootSeconds?.toFixed(1) ?? '?'} s, ` +
+      `whole run ${result.seconds.toFixed(1)} s, devices ${result.devices.map((d) => `${d.id}@${d.bdf}`).join(' ') || 'none'}`);
+    for (const { src } of compiled) {
+      const f = files.find((x) => x.file === src);
+      if (!f) { console.log(`#   [${label}] ${src}: did not run`); continue; }
+      const state = f.exit === 0 && f.fail.length === 0 ? 'ok' : `FAILED (exit ${f.exit ?? 'none'})`;
+      console.log(`#   [${label}] ${src}: ${state} — ${f.pass} passed, ${f.fail.length} failed${f.skip ? `, ${f.skip} skipped` : ''}`);
+      for (const name of f.fail) console.log(`#     not ok - ${name}`);
+    }
+    for (const line of lines) if (/^# .* µs/.test(line.trim())) console.log(`#   [${label}] ${line.trim().slice(2)}`);
+    if (result.timedOut) console.log(`#   [${label}] the run hit the ${o.timeoutMs / 1000} s timeout`);
+    const allRan = compiled.every(({ src }) => files.some((f) => f.file === src && f.exit !== null));
+    const runStatus = result.status !== 0 ? result.status : allRan ? 0 : 1;
+    if (status === 0) status = runStatus;
   }
-  for (const line of lines) if (/^# .* µs/.test(line.trim())) console.log(`#   ${line.trim().slice(2)}`);
-  if (result.timedOut) console.log(`# the run hit the ${o.timeoutMs / 1000} s timeout`);
   console.log(`# full console log: ${relative(PROJECT_ROOT, join(OUT_DIR, 'last-run.log'))}`);
-  const allRan = compiled.every(({ src }) => files.some((f) => f.file === src && f.exit !== null));
-  return result.status !== 0 ? result.status : allRan ? 0 : 1;
+  return status;
 }
 
 main().then((status) => process.exit(status), (err) => {
   log(err.message);
-  process.exit(err.code === 'EPERM' ? 77 : 1);
+  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : 1);
 });

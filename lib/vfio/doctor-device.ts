@@ -1,11 +1,15 @@
 /**
  * Diagnostics for one device: does it have an IOMMU group, is the group viable (each member and its
- * driver, naming the culprit), is it bound to vfio-pci, can this user open /dev/vfio/<group>.
+ * driver, naming the culprit), is it bound to vfio-pci, can this user open /dev/vfio/<group>, and
+ * which VFIO IOMMU path (type1 / iommufd) an open would take and why (vfio-iommu-choice.ts).
  */
+import { join } from 'node:path';
 import { checkDeviceNode, FINDING_STATUS } from './doctor.ts';
 import type { DoctorFinding, DoctorRoots } from './doctor.ts';
 import type { PciFunctionInfo, Sysfs } from './sysfs.ts';
 import { isVfioDriver, keepsGroupViable } from './sysfs-viability.ts';
+import { VFIO_DDK_IOMMU_ENV, decideIommuPath, iommuChoiceFromEnv } from './vfio-iommu-choice.ts';
+import type { IommuPathDecision } from './vfio-iommu-choice.ts';
 
 export interface GroupMemberReport {
   readonly bdf: string;
@@ -19,8 +23,32 @@ export interface DeviceDiagnosis {
   readonly findings: DoctorFinding[];
 }
 
+/**
+ * The IOMMU path `openVfioDevice(bdf)` would take here (VFIO_DDK_IOMMU from `env`), as a finding:
+ * ok naming the path and the reason; fail when VFIO_DDK_IOMMU is malformed or forces a path the
+ * kernel lacks.
+ */
+export function iommuPathFinding(sysfs: Sysfs, roots: DoctorRoots, bdf: string, env: NodeJS.ProcessEnv = process.env):
+  { finding: DoctorFinding; decision: IommuPathDecision | null } {
+  let choice;
+  try {
+    choice = iommuChoiceFromEnv(env);
+  } catch (err) {
+    const summary = err instanceof Error ? err.message : String(err);
+    return { finding: { id: 'iommu-path', status: FINDING_STATUS.FAIL, summary, fix: `unset ${VFIO_DDK_IOMMU_ENV}` }, decision: null };
+  }
+  const decision = decideIommuPath(bdf, {
+    sysfsRoot: sysfs.root, vfioDir: join(roots.dev, 'vfio'), iommuPath: join(roots.dev, 'iommu'), choice, source: choice === 'auto' ? 'default' : 'env',
+  });
+  if (decision.unavailable !== null) {
+    return { finding: { id: 'iommu-path', status: FINDING_STATUS.FAIL, summary: `${bdf}: ${decision.unavailable} (${decision.reason})`,
+      fix: `unset ${VFIO_DDK_IOMMU_ENV} (or ${VFIO_DDK_IOMMU_ENV}=type1), or boot a kernel with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV` }, decision };
+  }
+  return { finding: { id: 'iommu-path', status: FINDING_STATUS.OK, summary: `${bdf} opens through the ${decision.kind} IOMMU path: ${decision.reason}`, fix: null }, decision };
+}
+
 /** Checks `bdf` (throws ERR_BAD_BDF / ENOENT from `sysfs.device`). */
-export function diagnoseDevice(sysfs: Sysfs, roots: DoctorRoots, bdf: string): DeviceDiagnosis {
+export function diagnoseDevice(sysfs: Sysfs, roots: DoctorRoots, bdf: string, env: NodeJS.ProcessEnv = process.env): DeviceDiagnosis {
   const device = sysfs.device(bdf);
   const findings: DoctorFinding[] = [];
   const b = device.bdf;
@@ -48,6 +76,7 @@ export function diagnoseDevice(sysfs: Sysfs, roots: DoctorRoots, bdf: string): D
   if (isVfioDriver(device.driver)) {
     findings.push({ id: 'bound', status: FINDING_STATUS.OK, summary: `${b} is bound to ${device.driver ?? ''}`, fix: null });
     findings.push(checkDeviceNode(roots, String(group)));
+    findings.push(iommuPathFinding(sysfs, roots, b, env).finding);
   } else {
     const now = device.driver === null ? 'is not bound to any driver' : `is bound to ${device.driver}`;
     findings.push({ id: 'bound', status: FINDING_STATUS.WARN, summary: `${b} ${now}, not vfio-pci`, fix: `sudo vfio-ddk bind ${b}` });

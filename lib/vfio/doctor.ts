@@ -11,7 +11,7 @@
  *    can remap but the kernel is not doing it (intremap=off?).
  * Otherwise it fails.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readText } from './sysfs-files.ts';
 
@@ -70,7 +70,16 @@ export function checkIommu(r: DoctorRoots): DoctorFinding {
 
 /** Interrupt remapping, by the method in the file comment. */
 export function checkInterruptRemapping(r: DoctorRoots): DoctorFinding {
-  const interrupts = readText(join(r.proc, 'interrupts')) ?? '';
+  const path = join(r.proc, 'interrupts');
+  let interrupts: string | null;
+  try {
+    interrupts = readText(path);
+  } catch (err) {
+    // readText throws DdkError "cannot read <path>: EACCES (…)" for anything but a missing file.
+    return fail('interrupt-remapping', `${err instanceof Error ? err.message : String(err)}: interrupt remapping cannot be judged without it`, 'run as root, or remount /proc without hidepid');
+  }
+  // Without it the remaining methods could call an IR-capable host "not remapping": fail, saying so.
+  if (interrupts === null) return fail('interrupt-remapping', `cannot read ${path}: no such file (is /proc mounted?); interrupt remapping cannot be judged without it`, 'sudo mount -t proc proc /proc');
   if (/\sIR-[A-Za-z]/.test(interrupts)) return ok('interrupt-remapping', 'interrupt remapping in use ("IR-" chips in /proc/interrupts)');
   const unsafe = readText(join(r.sys, 'module', 'vfio_iommu_type1', 'parameters', 'allow_unsafe_interrupts'));
   if (unsafe === 'Y' || unsafe === '1') {
@@ -113,6 +122,11 @@ export function checkDeviceNode(r: DoctorRoots, name: string): DoctorFinding {
   const path = join(r.dev, 'vfio', name);
   const id = name === 'vfio' ? 'dev-vfio' : `dev-vfio-${name}`;
   const state = accessible(path);
+  // The container node is char 10:196 (drivers/vfio/container.c, misc device "vfio"): a regular file
+  // left by a mistaken `echo > /dev/vfio/vfio` passes the access check but is no VFIO at all.
+  if (state === 'rw' && name === 'vfio' && !statSync(path).isCharacterDevice()) {
+    return fail(id, `${path} is not a character device (VFIO's container node is char 10:196)`, `sudo rm ${path} && sudo modprobe -r vfio_pci vfio_iommu_type1 vfio && sudo modprobe vfio-pci`);
+  }
   if (state === 'rw') return ok(id, `${path} is readable and writable by uid ${r.uid}`);
   if (state === 'missing') {
     return fail(id, `${path} does not exist`, name === 'vfio' ? 'sudo modprobe vfio' : 'sudo vfio-ddk bind <bdf> (the group node appears once a member is bound to vfio-pci)');

@@ -57,9 +57,17 @@ export function accessError(path: string, cause: unknown): DdkError {
     'and a memlock limit large enough for DMA', { cause });
 }
 
-export function busyError(bdf: string, group: number, cause: unknown): DdkError {
-  return new DdkError('EBUSY',
-    `${bdf} (IOMMU group ${group}) is already open — by another process or another VfioDevice in this one: close it first`, { cause });
+/**
+ * The device (or its group) is open elsewhere. `here`: true when this process holds it (another
+ * VfioDevice not closed yet), false when another process does, null when unknown.
+ */
+export function busyError(bdf: string, group: number, cause: unknown, here: boolean | null = null): DdkError {
+  const who = here === true
+    ? 'already open in this process (another VfioDevice on it is not closed): close it first'
+    : here === false
+      ? `already open in another process: close it there (\`fuser -v /dev/vfio/${group} /dev/vfio/devices/*\` names it)`
+      : 'already open — by another process or another VfioDevice in this one: close it first';
+  return new DdkError('EBUSY', `${bdf} (IOMMU group ${group}) is ${who}`, { cause });
 }
 
 /** RLIMIT_MEMLOCK soft limit in bytes (null: unlimited or unknown), from /proc/self/limits. */

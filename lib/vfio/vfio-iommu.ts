@@ -1,8 +1,9 @@
 /**
  * The IOMMU domain a `VfioDevice` maps DMA into, behind one interface with two implementations
  * (like libvfn's iommu ops): the legacy type1 container (spec/pci-vfio.md C.5 "Legacy (group) flow")
- * and an iommufd IOAS (C.5 "iommufd", Linux ≥ 6.6 with VFIO_DEVICE_CDEV). Only type1 runs on the
- * project's guest kernels (shared qemu-guest.md: Debian builds without IOMMUFD).
+ * and an iommufd IOAS (C.5 "iommufd", Linux ≥ 6.6 with VFIO_DEVICE_CDEV). Both run on real devices
+ * in the hardware suites: type1 on the Debian 6.1 guest, iommufd on the 6.12 guest kernel built by
+ * scripts/guest/kernel-build.mjs (Debian's own kernels are built without IOMMUFD).
  */
 import type { NativeAddon } from '../native/addon-types.ts';
 import type { IovaRange } from './iova-allocator.ts';
@@ -67,7 +68,11 @@ export class IommufdIoas implements VfioIommu {
   readonly #addon: NativeAddon;
   #closed = false;
 
-  /** `ioasId` was allocated on `iommufd` and the device attached to it. */
+  /**
+   * `ioasId` was allocated on `iommufd` and the device attached to it. The IOVA ranges are read
+   * now, after the attach: attaching narrows them by the device's reserved regions (the MSI window),
+   * include/uapi/linux/iommufd.h struct iommu_ioas_iova_ranges.
+   */
   constructor(addon: NativeAddon, iommufd: number, ioasId: number) {
     this.#addon = addon;
     this.iommufd = iommufd;

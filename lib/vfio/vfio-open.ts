@@ -2,11 +2,12 @@
  * Getting a VFIO device fd for a BDF, with every precondition checked in the order a user fixes them
  * (spec/pci-vfio.md C.5): BDF syntax → device exists → IOMMU group → bound to vfio-pci → group
  * viable → /dev/vfio → container (API version, TYPE1v2) → group fd (VIABLE) → SET_CONTAINER →
- * SET_IOMMU(TYPE1v2) → GET_DEVICE_FD. The iommufd/cdev flow replaces the container steps when the
- * kernel has /dev/iommu and /dev/vfio/devices (Linux ≥ 6.6) and the caller did not ask for type1.
- * On failure every fd opened so far is closed again.
+ * SET_IOMMU(TYPE1v2) → GET_DEVICE_FD. The iommufd/cdev flow (open cdev → BIND_IOMMUFD → IOAS_ALLOC →
+ * ATTACH_IOMMUFD_PT) replaces the container steps when vfio-iommu-choice.ts says so: the kernel has
+ * the device's cdev and /dev/iommu (Linux ≥ 6.6), and neither the option nor VFIO_DDK_IOMMU forces
+ * type1. On failure every fd opened so far is closed again.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeAddon } from '../native/addon-types.ts';
 import { VFIO_API_VERSION, VFIO_TYPE1v2_IOMMU } from '../native/vfio-uapi.ts';
@@ -20,9 +21,11 @@ import {
 } from './vfio-diagnostics.ts';
 import { IommufdIoas, Type1Iommu } from './vfio-iommu.ts';
 import type { VfioIommu } from './vfio-iommu.ts';
+import { decideIommuPath, iommuChoiceFromEnv } from './vfio-iommu-choice.ts';
+import type { IommuChoiceSource, IommuPathDecision, VfioIommuChoice } from './vfio-iommu-choice.ts';
 import { DdkError } from '../errors.ts';
 
-export type VfioIommuChoice = 'auto' | 'type1' | 'iommufd';
+export type { VfioIommuChoice } from './vfio-iommu-choice.ts';
 
 export interface VfioOpenEnvironment {
   readonly addon: NativeAddon;
@@ -32,6 +35,8 @@ export interface VfioOpenEnvironment {
   /** The iommufd character device (default /dev/iommu). */
   readonly iommuPath: string;
   readonly iommu: VfioIommuChoice;
+  /** Where `iommu` came from: the open option, VFIO_DDK_IOMMU, or neither (default 'default'). */
+  readonly iommuSource?: IommuChoiceSource;
 }
 
 export interface OpenedVfio {
@@ -42,6 +47,8 @@ export interface OpenedVfio {
   /** The group fd (type1 flow) or null (cdev flow). */
   readonly groupFd: number | null;
   readonly iommu: VfioIommu;
+  /** Why this IOMMU path was taken (vfio-iommu-choice.ts). */
+  readonly iommuReason: string;
 }
 
 /** Closes fds in reverse order of opening, ignoring errors (used on failure paths). */
@@ -59,11 +66,31 @@ function memberInfos(sysfs: Sysfs, group: number): PciFunctionInfo[] {
   return sysfs.groupDevices(group).map((b) => sysfs.device(b));
 }
 
-/** The device's VFIO cdev (/sys/bus/pci/devices/<bdf>/vfio-dev/vfioN), or null. */
-function cdevName(sysfs: Sysfs, bdf: string): string | null {
-  const dir = join(sysfs.root, 'bus', 'pci', 'devices', bdf, 'vfio-dev');
-  if (!existsSync(dir)) return null;
-  return readdirSync(dir).find((n) => /^vfio\d+$/.test(n)) ?? null;
+/**
+ * How many fds of this process are open on `path` (/proc/self/fd links): tells "already open in this
+ * process" from "open in another one" when the kernel says only EBUSY / EINVAL.
+ */
+export function fdsOpenOn(path: string, procSelfFd = '/proc/self/fd'): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(procSelfFd);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    try {
+      if (readlinkSync(join(procSelfFd, name)) === path) n += 1;
+    } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
+
+/** The IOMMU path `openVfio` takes for `bdf` in `env`, and why. */
+export function iommuPathFor(bdf: string, env: VfioOpenEnvironment): IommuPathDecision {
+  return decideIommuPath(bdf, {
+    sysfsRoot: env.sysfs.root, vfioDir: env.vfioDir, iommuPath: env.iommuPath, choice: env.iommu, source: env.iommuSource ?? 'option',
+  });
 }
 
 /** Checks sysfs facts and opens the device; throws the diagnostics of vfio-diagnostics.ts. */
@@ -76,17 +103,17 @@ export function openVfio(bdfInput: string, env: VfioOpenEnvironment): OpenedVfio
   const blockers = groupBlockers(memberInfos(env.sysfs, group).filter((m) => m.bdf !== bdf));
   if (blockers.length > 0) throw groupNotViableError(bdf, group, blockers);
 
-  const cdev = cdevName(env.sysfs, bdf);
-  const useIommufd = env.iommu === 'iommufd'
-    || (env.iommu === 'auto' && cdev !== null && existsSync(env.iommuPath) && existsSync(join(env.vfioDir, 'devices')));
-  if (useIommufd) {
-    if (cdev === null) throw new DdkError('ENOTSUP', `${bdf} has no VFIO device cdev (kernel without VFIO_DEVICE_CDEV / IOMMUFD, Linux ≥ 6.6): use the type1 path`);
-    return openCdev(bdf, info, group, join(env.vfioDir, 'devices', cdev), env);
+  const path = iommuPathFor(bdf, env);
+  if (path.kind === 'iommufd') {
+    if (path.cdevPath === null || path.unavailable !== null) {
+      throw new DdkError('ENOTSUP', `${bdf}: ${path.unavailable ?? 'no VFIO device cdev'} (${path.reason}): use the type1 path (VFIO_DDK_IOMMU=type1 or iommu: 'type1')`);
+    }
+    return openCdev(bdf, info, group, path.cdevPath, env, path.reason);
   }
-  return openType1(bdf, info, group, env);
+  return openType1(bdf, info, group, env, path.reason);
 }
 
-function openType1(bdf: string, info: PciFunctionInfo, group: number, env: VfioOpenEnvironment): OpenedVfio {
+function openType1(bdf: string, info: PciFunctionInfo, group: number, env: VfioOpenEnvironment, iommuReason: string): OpenedVfio {
   const { addon } = env;
   const containerPath = join(env.vfioDir, 'vfio');
   if (!existsSync(containerPath)) throw noVfioError(containerPath);
@@ -110,7 +137,7 @@ function openType1(bdf: string, info: PciFunctionInfo, group: number, env: VfioO
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'EACCES' || code === 'EPERM') throw accessError(groupPath, error);
-      if (code === 'EBUSY') throw busyError(bdf, group, error);
+      if (code === 'EBUSY') throw busyError(bdf, group, error, fdsOpenOn(groupPath) > 0);
       if (code === 'ENOENT') {
         throw new DdkError('ERR_NO_VFIO', `${groupPath} does not exist although ${bdf} is bound to vfio-pci: ` +
           'the device node was not created (devtmpfs not mounted on /dev, or a udev rule removed it)', { cause: error });
@@ -132,16 +159,16 @@ function openType1(bdf: string, info: PciFunctionInfo, group: number, env: VfioO
     try {
       deviceFd = addon.vfioGroupGetDeviceFd(groupFd, bdf);
     } catch (error) {
-      throw errnoCode(error) === 'EBUSY' ? busyError(bdf, group, error) : error;
+      throw errnoCode(error) === 'EBUSY' ? busyError(bdf, group, error, null) : error;
     }
-    return { bdf, info, group, deviceFd, groupFd, iommu };
+    return { bdf, info, group, deviceFd, groupFd, iommu, iommuReason };
   } catch (error) {
     closeAll(addon, fds);
     throw error;
   }
 }
 
-function openCdev(bdf: string, info: PciFunctionInfo, group: number, cdevPath: string, env: VfioOpenEnvironment): OpenedVfio {
+function openCdev(bdf: string, info: PciFunctionInfo, group: number, cdevPath: string, env: VfioOpenEnvironment, iommuReason: string): OpenedVfio {
   const { addon } = env;
   const fds: number[] = [];
   try {
@@ -153,14 +180,24 @@ function openCdev(bdf: string, info: PciFunctionInfo, group: number, cdevPath: s
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'EACCES' || code === 'EPERM') throw accessError(cdevPath, error);
-      if (code === 'EBUSY') throw busyError(bdf, group, error);
+      if (code === 'EBUSY') throw busyError(bdf, group, error, fdsOpenOn(cdevPath) > 0);
       throw error;
     }
     fds.push(deviceFd);
-    addon.vfioDeviceBindIommufd(deviceFd, iommufd);
+    try {
+      addon.vfioDeviceBindIommufd(deviceFd, iommufd);
+    } catch (error) {
+      // The cdev opens any number of times; the bind is what refuses a second user:
+      // EINVAL when the device is already open through another cdev fd (vfio_df_open: "the device
+      // cdev path doesn't have a secure way" to share), EBUSY when its group is open
+      // (vfio_device_block_group), both in drivers/vfio/device_cdev.c vfio_df_ioctl_bind_iommufd.
+      const code = errnoCode(error);
+      if (code === 'EINVAL' || code === 'EBUSY') throw busyError(bdf, group, error, fdsOpenOn(cdevPath) > 1 || fdsOpenOn(join(env.vfioDir, String(group))) > 0);
+      throw error;
+    }
     const ioas = addon.iommufdIoasAlloc(iommufd);
     addon.vfioDeviceAttachIommufdPt(deviceFd, ioas);
-    return { bdf, info, group, deviceFd, groupFd: null, iommu: new IommufdIoas(addon, iommufd, ioas) };
+    return { bdf, info, group, deviceFd, groupFd: null, iommu: new IommufdIoas(addon, iommufd, ioas), iommuReason };
   } catch (error) {
     closeAll(addon, fds);
     throw error;
@@ -169,11 +206,14 @@ function openCdev(bdf: string, info: PciFunctionInfo, group: number, cdevPath: s
 
 /** Defaults for the real machine. */
 export function defaultEnvironment(addon: NativeAddon, overrides: Partial<VfioOpenEnvironment> = {}): VfioOpenEnvironment {
+  // The option wins over VFIO_DDK_IOMMU, which wins over the automatic choice.
+  const fromEnv = overrides.iommu === undefined ? iommuChoiceFromEnv() : 'auto';
   return {
     addon,
     sysfs: overrides.sysfs ?? new Sysfs(),
     vfioDir: overrides.vfioDir ?? '/dev/vfio',
     iommuPath: overrides.iommuPath ?? '/dev/iommu',
-    iommu: overrides.iommu ?? 'auto',
+    iommu: overrides.iommu ?? fromEnv,
+    iommuSource: overrides.iommu !== undefined ? 'option' : fromEnv === 'auto' ? 'default' : 'env',
   };
 }

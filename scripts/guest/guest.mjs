@@ -7,8 +7,9 @@
  * /run/ddk (command.sh in, status and devices out). QEMU exits 0 whatever the guest did, so the
  * status comes from that folder (shared qemu-guest.md "Exit status").
  *
- * In the guest the command sees: VFIO_DDK_GUEST=1, VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs
- * bound to vfio-pci), HOME and TMPDIR on tmpfs.
+ * In the guest the command sees: VFIO_DDK_GUEST=1, VFIO_DDK_GUEST_KERNEL (debian, iommufd or the
+ * path given), VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs bound to vfio-pci), HOME and TMPDIR on
+ * tmpfs.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
@@ -19,8 +20,11 @@ import { GUEST_DEVICES, canUseKvm, qemuArgs, qemuBinary } from './qemu.mjs';
 const NVME_IMAGE_BYTES = 64 * 1024 * 1024;
 /** The exit status reported when the run is cut off by the timeout (as coreutils `timeout`). */
 export const TIMEOUT_STATUS = 124;
-/** The kernel's last words at power-off (printed at every level): noise in the command's output. */
-const POWER_DOWN = /^\[\s*\d+\.\d+\] reboot: Power down$/;
+/**
+ * The kernel's last words at power-off (printed at every level): noise in the command's output.
+ * The iommufd kernel has no CONFIG_PRINTK_TIME, so the timestamp is optional.
+ */
+const POWER_DOWN = /^(\[\s*\d+\.\d+\] )?reboot: Power down$/;
 
 function shellQuote(s) {
   return `'${String(s).replaceAll("'", `'\\''`)}'`;
@@ -34,7 +38,7 @@ function createNvmeImage(path) {
   return path;
 }
 
-function commandScript({ command, shell, cwd, env, devices }) {
+function commandScript({ command, shell, cwd, env, devices, kernel }) {
   const exports = Object.entries(env).map(([k, v]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new RangeError(`bad environment variable name '${k}'`);
     return `export ${k}=${shellQuote(v)}`;
@@ -45,6 +49,7 @@ function commandScript({ command, shell, cwd, env, devices }) {
     '# Written by scripts/guest/guest.mjs; runs in the guest inside the chroot of the host root.',
     `export PATH=${shellQuote(`${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`)}`,
     'export HOME=/run/ddk-home TMPDIR=/run/ddk-tmp VFIO_DDK_GUEST=1',
+    `export VFIO_DDK_GUEST_KERNEL=${shellQuote(kernel)}`,
     'mkdir -p "$HOME" "$TMPDIR"',
     'while read -r id bdf group; do',
     '  case "$id" in',
@@ -63,6 +68,7 @@ function commandScript({ command, shell, cwd, env, devices }) {
  * @param {string} [o.command]   shell command (sh -c semantics) to run in the guest
  * @param {boolean} [o.shell]    interactive shell on this terminal instead of a command
  * @param {string[]} [o.devices] of 'edu', 'nvme' (default both)
+ * @param {string} [o.kernel]    'debian' (default), 'iommufd' or the path of a vmlinux/bzImage (setup.mjs)
  * @param {number} [o.timeoutMs] whole run, boot included (default 5 min; none for a shell)
  * @param {string} [o.cwd]       where the command runs (default the current directory)
  * @param {Record<string,string>} [o.env] extra environment for the command
@@ -72,6 +78,7 @@ function commandScript({ command, shell, cwd, env, devices }) {
  * @param {boolean} [o.keepResults] keep the per-run folder (/run/ddk in the guest) and return it as
  *   `resultsDir` (the caller removes it; scripts/bench/hw.mjs reads its results from there)
  * @returns {Promise<{ status: number, bootSeconds: number | null, seconds: number, accel: string,
+ *   kernel: string, iommu: 'type1' | 'iommufd' | null,
  *   devices: { id: string, bdf: string, group: string }[], timedOut: boolean, resultsDir: string | null }>}
  */
 export async function runInGuest(o = {}) {
@@ -90,11 +97,11 @@ export async function runInGuest(o = {}) {
   const log = o.log ?? ((m) => process.stderr.write(`[guest] ${m}\n`));
   const onOutput = o.onOutput ?? ((line) => process.stdout.write(`${line}\n`));
 
-  const image = ensureGuestImage({ log });
+  const image = await ensureGuestImage({ log, kernel: o.kernel });
   const kvm = canUseKvm();
   mkdirSync(join(CACHE_ROOT, 'runs'), { recursive: true });
   const resultsDir = mkdtempSync(join(CACHE_ROOT, 'runs', 'run-'));
-  writeFileSync(join(resultsDir, 'command.sh'), commandScript({ command: o.command, shell, cwd, env: o.env ?? {}, devices }));
+  writeFileSync(join(resultsDir, 'command.sh'), commandScript({ command: o.command, shell, cwd, env: o.env ?? {}, devices, kernel: image.kernel }));
   const underTmp = cwd === '/tmp' || cwd.startsWith('/tmp/') || CACHE_ROOT.startsWith('/tmp/');
   const cmdline = [`ddk.bind=${devices.map((d) => GUEST_DEVICES[d].id).join(',')}`, `ddk.tmp=${underTmp ? 0 : 1}`, ...append];
   const nvmeImage = devices.includes('nvme') ? createNvmeImage(`${resultsDir}.nvme.raw`) : undefined;
@@ -104,7 +111,7 @@ export async function runInGuest(o = {}) {
   const elapsed = () => (Date.now() - started) / 1000;
   let bootSeconds = null;
   let timedOut = false;
-  log(`booting (${kvm ? 'KVM' : 'TCG'}, devices: ${devices.join(', ') || 'none'}) 0.0 s`);
+  log(`booting ${image.label} (${kvm ? 'KVM' : 'TCG'}, devices: ${devices.join(', ') || 'none'}) 0.0 s`);
   const child = spawn(qemuBinary(), args, { stdio: shell ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
   const timer = timeoutMs > 0 ? setTimeout(() => {
     timedOut = true;
@@ -152,9 +159,10 @@ export async function runInGuest(o = {}) {
   if (timedOut) status = TIMEOUT_STATUS;
   else if (statusText !== null && /^\d+\s*$/.test(statusText)) status = Number(statusText);
   else {
-    log(`the guest reported no exit status (QEMU exited with ${qemuStatus}): it crashed or did not boot`);
+    log(`the guest reported no exit status (QEMU exited with ${qemuStatus}): kernel ${image.label} crashed or did not boot` +
+      (image.kernel === 'debian' || image.kernel === 'iommufd' ? '' : ' (a --kernel PATH needs virtio-pci, 9p over virtio, vfio-pci and an IOMMU driver, built in or as modules in /lib/modules/<release>)'));
     status = 1;
   }
-  return { status, bootSeconds, seconds: elapsed(), accel: kvm ? 'kvm' : 'tcg', devices: bound, timedOut,
+  return { status, bootSeconds, seconds: elapsed(), accel: kvm ? 'kvm' : 'tcg', kernel: image.label, iommu: image.iommu, devices: bound, timedOut,
     resultsDir: o.keepResults === true ? resultsDir : null };
 }

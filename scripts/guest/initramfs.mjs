@@ -43,8 +43,10 @@ function copyModule(path, dir) {
 /**
  * Builds `out` (newc cpio) from busybox, the module files and init.sh. Files are owned by root in
  * the archive whoever builds it (cpio -R 0:0); no device nodes are needed (init mounts devtmpfs first).
+ * `modules`: the module files to include in load order (default: those of GUEST_MODULES for kernel
+ * `version`); [] for a kernel with everything built in (/modules.order is then empty).
  */
-export function buildInitramfs({ version, initScript, busybox = '/bin/busybox', out }) {
+export function buildInitramfs({ version, initScript, busybox = '/bin/busybox', out, modules }) {
   const stage = `${out}.stage`;
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'bin'), { recursive: true });
@@ -53,8 +55,8 @@ export function buildInitramfs({ version, initScript, busybox = '/bin/busybox', 
   chmodSync(join(stage, 'bin/busybox'), 0o755);
   copyFileSync(initScript, join(stage, 'init'));
   chmodSync(join(stage, 'init'), 0o755);
-  const files = moduleLoadOrder(version).map((path) => copyModule(path, join(stage, 'modules')));
-  writeFileSync(join(stage, 'modules.order'), files.join('\n') + '\n');
+  const files = (modules ?? moduleLoadOrder(version)).map((path) => copyModule(path, join(stage, 'modules')));
+  writeFileSync(join(stage, 'modules.order'), files.map((f) => `${f}\n`).join(''));
   const list = execFileSync('find', ['.', '-mindepth', '1'], { cwd: stage, encoding: 'utf8' });
   const cpio = spawnSync('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'],
     { cwd: stage, input: list, maxBuffer: 1 << 30 });

@@ -38,17 +38,17 @@ function aptListsStale() {
 }
 
 /** Installs what is missing. Throws (with the command to run) when that needs root and we are not. */
-export function ensurePackages(log) {
-  const missing = missingPackages();
+export function ensurePackages(log, packages = GUEST_PACKAGES) {
+  const missing = missingPackages(packages);
   if (missing.length === 0) return false;
   if (process.getuid?.() !== 0) {
     const err = new Error(
       `the QEMU guest needs these Debian packages: ${missing.join(' ')}\n` +
-      `install them as root (about 86 MB to download):\n  sudo sh -c '${installCommand(missing)}'`);
+      `install them as root:\n  sudo sh -c '${installCommand(missing)}'`);
     err.code = 'EPERM';
     throw err;
   }
-  log(`installing ${missing.join(' ')} (about 86 MB when none are present)`);
+  log(`installing ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing],
     { stdio: ['ignore', 'pipe', 'pipe'], env, encoding: 'utf8' });

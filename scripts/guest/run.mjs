@@ -6,12 +6,13 @@
  *   node scripts/guest/run.mjs [--devices edu,nvme] [--timeout 300] -- <command…>
  *   node scripts/guest/run.mjs --shell            interactive shell in the guest (exit to power off)
  *   --append 'vfio_iommu_type1.allow_unsafe_interrupts=1'   extra kernel command line (repeatable)
+ *   --kernel debian|iommufd|PATH   the guest kernel (setup.mjs; default debian)
  */
 import { runInGuest } from './guest.mjs';
 
 function usage(message) {
   if (message) console.error(`run.mjs: ${message}`);
-  console.error('usage: node scripts/guest/run.mjs [--devices edu,nvme] [--timeout SECONDS] [--append KERNEL-ARGS] (--shell | -- COMMAND…)');
+  console.error('usage: node scripts/guest/run.mjs [--kernel debian|iommufd|PATH] [--devices edu,nvme] [--timeout SECONDS] [--append KERNEL-ARGS] (--shell | -- COMMAND…)');
   process.exit(2);
 }
 
@@ -26,6 +27,10 @@ for (; i < argv.length; i++) {
     const v = argv[++i];
     if (v === undefined) usage('--devices needs a value');
     options.devices = v === 'none' || v === '' ? [] : v.split(',');
+  } else if (a === '--kernel') {
+    const v = argv[++i];
+    if (v === undefined || v === '') usage('--kernel needs debian, iommufd or the path of a vmlinux/bzImage');
+    options.kernel = v;
   } else if (a === '--append') {
     const v = argv[++i];
     if (v === undefined) usage('--append needs a value');
@@ -45,9 +50,9 @@ if (!options.shell) options.command = command.length === 1 ? command[0] : comman
 
 try {
   const r = await runInGuest(options);
-  console.error(`[guest] done: status ${r.status}, boot ${r.bootSeconds?.toFixed(1) ?? '?'} s, total ${r.seconds.toFixed(1)} s (${r.accel})`);
+  console.error(`[guest] done: status ${r.status}, boot ${r.bootSeconds?.toFixed(1) ?? '?'} s, total ${r.seconds.toFixed(1)} s (${r.accel}, ${r.kernel})`);
   process.exit(r.status);
 } catch (err) {
   console.error(`[guest] ${err.message}`);
-  process.exit(err.code === 'EPERM' ? 77 : 1);
+  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : 1);
 }

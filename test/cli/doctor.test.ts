@@ -43,3 +43,18 @@ t.test('doctor validates the BDF first and reports a missing device as 3', async
   }
   t.equal((await runCli(['doctor', '0000:00:1d.0'], fx)).code, 3);
 });
+
+t.test('doctor <bdf> of a ready device names the IOMMU path an open takes', async (t) => {
+  const fx = makeFixture();
+  t.teardown(fx.cleanup);
+  const before = process.env['VFIO_DDK_IOMMU'];
+  t.teardown(() => { if (before === undefined) delete process.env['VFIO_DDK_IOMMU']; else process.env['VFIO_DDK_IOMMU'] = before; });
+  delete process.env['VFIO_DDK_IOMMU'];
+  const r = await runCli(['doctor', '0000:00:01.0'], fx);
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /\[ ok \] 0000:00:01\.0 opens through the type1 IOMMU path: no iommufd path: the device has no VFIO device cdev/);
+  process.env['VFIO_DDK_IOMMU'] = 'iommufd';
+  const forced = await runCli(['doctor', '0000:00:01.0'], fx);
+  t.equal(forced.code, 1, 'a forced path the kernel lacks fails the check');
+  t.match(forced.stdout, /\[FAIL\] 0000:00:01\.0: iommufd path unavailable: .*forced by VFIO_DDK_IOMMU=iommufd\)\n\s+fix: unset VFIO_DDK_IOMMU/);
+});

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PciDevice } from '../../lib/pci/device.ts';
 import { makeFixture } from '../vfio/fixtures.ts';
@@ -47,6 +48,7 @@ t.test('info opens a VFIO-ready device through openVfioDevice and closes it', as
   t.same(opened, ['0000:00:01.0']);
   t.equal(options['enableBusMaster'], false, 'a look must not enable bus mastering');
   t.equal(options['vfioDir'], join(fx.dev, 'vfio'));
+  t.equal(options['iommuPath'], join(fx.dev, 'iommu'), 'the same /dev root for /dev/iommu');
   t.equal(closed.count, 1);
   t.match(r.stdout, /through VFIO: opened through VFIO \(backend vfio\)\n\s+region BAR0: 1 MiB\n\s+irq INTx: 1 vector\(s\) \(eventfd, maskable, automasked\)\n\s+irq MSI: 1 vector\(s\) \(eventfd\)\n\s+irq MSI-X: 0 vector/);
   const json = JSON.parse((await runCli(['info', '--json', '0000:00:01.0'], fx, { importVfio })).stdout) as { throughVfio: { status: string; bars: { size: string }[] } };
@@ -82,4 +84,30 @@ t.test('info: bad BDF → 2, missing → 3, load failure is reported', async (t)
   t.equal((await runCli(['info'], fx)).code, 2);
   const r = await runCli(['info', '0000:00:01.0'], fx, { importVfio: async () => { throw new Error('addon not built'); } });
   t.match(r.stdout, /cannot load vfio-ddk\/vfio: addon not built/);
+});
+
+t.test('info says which IOMMU path a VFIO-ready device would take and why', async (t) => {
+  const fx = makeFixture();
+  t.teardown(fx.cleanup);
+  const before = process.env['VFIO_DDK_IOMMU'];
+  t.teardown(() => { if (before === undefined) delete process.env['VFIO_DDK_IOMMU']; else process.env['VFIO_DDK_IOMMU'] = before; });
+  delete process.env['VFIO_DDK_IOMMU'];
+  const type1 = await runCli(['info', '--sysfs-only', '0000:00:01.0'], fx);
+  t.match(type1.stdout, /IOMMU path:\s+type1 \(no iommufd path: the device has no VFIO device cdev/);
+  const unbound = await runCli(['info', '--sysfs-only', '0000:00:02.0'], fx);
+  t.notMatch(unbound.stdout, /IOMMU path:/, 'not bound to vfio-pci: no path to report');
+  // Linux >= 6.6 with CONFIG_IOMMUFD: the cdev and /dev/iommu.
+  mkdirSync(fx.devicePath('0000:00:01.0', 'vfio-dev', 'vfio0'), { recursive: true });
+  mkdirSync(join(fx.dev, 'vfio', 'devices'), { recursive: true });
+  writeFileSync(join(fx.dev, 'vfio', 'devices', 'vfio0'), '');
+  writeFileSync(join(fx.dev, 'iommu'), '');
+  const iommufd = await runCli(['info', '--sysfs-only', '0000:00:01.0'], fx);
+  t.match(iommufd.stdout, /IOMMU path:\s+iommufd \(the device has the VFIO cdev .*vfio0 and .*iommu exists\)/);
+  process.env['VFIO_DDK_IOMMU'] = 'type1';
+  const json = JSON.parse((await runCli(['info', '--json', '--sysfs-only', '0000:00:01.0'], fx)).stdout) as { iommuPath: unknown };
+  t.same(json.iommuPath, { kind: 'type1', reason: 'forced by VFIO_DDK_IOMMU=type1', unavailable: null });
+  process.env['VFIO_DDK_IOMMU'] = 'nope';
+  const bad = await runCli(['info', '--sysfs-only', '0000:00:01.0'], fx);
+  t.equal(bad.code, 0, 'info still shows the device');
+  t.match(bad.stdout, /IOMMU path:\s+none \(VFIO_DDK_IOMMU=nope is not a VFIO IOMMU path/);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDeviceNode, checkInterruptRemapping, checkIommu, checkMemlock, checkVfioModules, hostChecks, readMemlockLimit } from '../../lib/vfio/doctor.ts';
 import type { DoctorRoots } from '../../lib/vfio/doctor.ts';
@@ -76,11 +76,30 @@ t.test('a device whose group is blocked names the culprit', async (t) => {
 t.test('ready, bindable and group-less devices', async (t) => {
   const { fx, roots } = setup(t);
   const s = new Sysfs(fx.sys);
-  t.same(diagnoseDevice(s, roots, '00:01.0').findings.map((f) => f.status), ['ok', 'ok', 'ok', 'ok']);
+  t.same(diagnoseDevice(s, roots, '00:01.0', {}).findings.map((f) => [f.id, f.status]),
+    [['iommu-group', 'ok'], ['group-viable', 'ok'], ['bound', 'ok'], ['dev-vfio-1', 'ok'], ['iommu-path', 'ok']]);
   const nvme = diagnoseDevice(s, roots, '0000:00:02.0').findings;
   t.same(nvme.map((f) => [f.id, f.status]), [['iommu-group', 'ok'], ['group-viable', 'fail'], ['bound', 'warn']]);
   t.equal(nvme[2]?.fix, 'sudo vfio-ddk bind 0000:00:02.0');
   const none = diagnoseDevice(s, roots, '0000:00:05.0').findings;
   t.same(none.map((f) => [f.id, f.status]), [['iommu-group', 'fail']]);
   t.throws(() => diagnoseDevice(s, roots, '../x'), { code: 'ERR_BAD_BDF' });
+});
+
+t.test('doctor <bdf> says which IOMMU path an open takes and why, and refuses a forced path the kernel lacks', async (t) => {
+  const { fx, roots } = setup(t);
+  const s = new Sysfs(fx.sys);
+  const path = (env: NodeJS.ProcessEnv) => diagnoseDevice(s, roots, '0000:00:01.0', env).findings.find((f) => f.id === 'iommu-path');
+  t.match(path({}), { status: 'ok', summary: /opens through the type1 IOMMU path: no iommufd path: the device has no VFIO device cdev/ });
+  t.match(path({ VFIO_DDK_IOMMU: 'iommufd' }), {
+    status: 'fail', summary: /iommufd path unavailable: .*forced by VFIO_DDK_IOMMU=iommufd/, fix: /unset VFIO_DDK_IOMMU .*CONFIG_IOMMUFD/,
+  });
+  t.match(path({ VFIO_DDK_IOMMU: 'both' }), { status: 'fail', summary: /VFIO_DDK_IOMMU=both is not a VFIO IOMMU path/, fix: 'unset VFIO_DDK_IOMMU' });
+  // A kernel with the cdev (Linux >= 6.6, CONFIG_IOMMUFD): auto picks iommufd; type1 can still be forced.
+  mkdirSync(fx.devicePath('0000:00:01.0', 'vfio-dev', 'vfio0'), { recursive: true });
+  mkdirSync(join(fx.dev, 'vfio', 'devices'), { recursive: true });
+  writeFileSync(join(fx.dev, 'vfio', 'devices', 'vfio0'), '');
+  writeFileSync(join(fx.dev, 'iommu'), '');
+  t.match(path({}), { status: 'ok', summary: /opens through the iommufd IOMMU path: the device has the VFIO cdev .*vfio0 and .*iommu exists/ });
+  t.match(path({ VFIO_DDK_IOMMU: 'type1' }), { status: 'ok', summary: /type1 IOMMU path: forced by VFIO_DDK_IOMMU=type1/ });
 });

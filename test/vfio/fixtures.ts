@@ -200,7 +200,11 @@ export function makeFixture(options: FixtureOptions = {}): Fixture {
   writeFileSync(join(proc, 'cmdline'), 'console=ttyS0 intel_iommu=on quiet\n');
   writeFileSync(join(proc, 'cpuinfo'), 'vendor_id\t: GenuineIntel\n');
   mkdirSync(join(dev, 'vfio'), { recursive: true });
-  for (const n of options.devNodes ?? ['vfio', '1', '6']) writeFileSync(join(dev, 'vfio', n), '');
+  // The container node must be a character device (doctor checks): /dev/null stands in for it.
+  for (const n of options.devNodes ?? ['vfio', '1', '6']) {
+    if (n === 'vfio') symlinkSync('/dev/null', join(dev, 'vfio', n));
+    else writeFileSync(join(dev, 'vfio', n), '');
+  }
 
   const writes: string[] = [];
   const devicePath = (bdf: string, ...rest: string[]): string => join(pci, 'devices', bdf, ...rest);

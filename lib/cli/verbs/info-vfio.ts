@@ -41,7 +41,7 @@ export async function vfioView(ctx: CliContext, bdf: string): Promise<VfioView> 
   let device: PciDevice;
   try {
     // Read-only look: do not turn on bus mastering; use the same sysfs and /dev roots as the CLI.
-    const options = { enableBusMaster: false, sysfs: ctx.sysfs, vfioDir: join(ctx.devRoot, 'vfio') };
+    const options = { enableBusMaster: false, sysfs: ctx.sysfs, vfioDir: join(ctx.devRoot, 'vfio'), iommuPath: join(ctx.devRoot, 'iommu') };
     device = (await (open as (b: string, o: object) => unknown)(bdf, options)) as PciDevice;
   } catch (err) {
     return { status: 'error', message: `could not open through VFIO: ${errorText(err)}` };
@@ -58,7 +58,10 @@ export async function vfioView(ctx: CliContext, bdf: string): Promise<VfioView> 
       const info: IrqInfo = device.irq.info(index);
       return { index: IRQ_INDEX_NAMES[index] ?? String(index), count: info.count, maskable: info.maskable, automasked: info.automasked, eventfd: info.eventfd };
     });
-    return { status: 'opened', message: `opened through VFIO (backend ${device.backend})`, bars, irqs };
+    // VfioDevice says which IOMMU interface it got; PciDevice in general does not.
+    const kind = (device as { iommuKind?: unknown }).iommuKind;
+    const via = typeof kind === 'string' ? `, ${kind} IOMMU path` : '';
+    return { status: 'opened', message: `opened through VFIO (backend ${device.backend}${via})`, bars, irqs };
   } catch (err) {
     return { status: 'error', message: `opened, but reading it failed: ${errorText(err)}` };
   } finally {
