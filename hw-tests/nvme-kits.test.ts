@@ -18,7 +18,7 @@ import { openVfioDevice } from 'vfio-ddk/vfio';
 import {
   ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_ERR_CANCELED, ZX_INFO_MSI, ZX_MSI_MODE_MSI_X, ZX_OK, get_root_resource, zx_handle_close,
   zx_interrupt_wait, zx_msi_allocate, zx_msi_create, zx_object_get_info, zx_platform_attach, zx_vmo_create_physical,
-  zx_vmo_set_cache_policy, type zx_info_msi_t,
+  zx_vmo_set_cache_policy, setMsixEnable, type zx_info_msi_t,
 } from 'vfio-ddk/zircon';
 import {
   DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_TYPE_MSIX, DDI_SUCCESS, ddi_dev_info, ddi_intr_add_handler, ddi_intr_alloc,
@@ -71,6 +71,7 @@ if (bdf === null) {
     const { target_addr: addr, target_data: data } = block.value as zx_info_msi_t;
     t.equal(bar.read32(entry + PCI_MSIX_ENTRY_LOWER_ADDR), Number(addr & 0xffffffffn), 'the entry reads back Zircon\'s address (shadow)');
     t.equal(bar.read32(entry + PCI_MSIX_ENTRY_DATA), data, 'and its data');
+    setMsixEnable(device, true); // the bus driver's step: MSI-X Enable → VFIO_DEVICE_SET_IRQS underneath
     // The interrupt thread of a Zircon driver: wait, service, wait again (the wait unmasks).
     let waits = 0;
     const pump = (async () => {

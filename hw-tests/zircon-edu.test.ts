@@ -21,7 +21,8 @@ import {
   get_root_resource, zx_bti_create, zx_bti_pin, zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_create,
   zx_interrupt_wait, zx_iommu_create, zx_msi_allocate, zx_msi_create, zx_platform_attach, zx_pmt_unpin, zx_port_create,
   zx_port_wait, zx_vmar_map, zx_vmar_root_self, zx_vmar_unmap, zx_vmo_create, zx_vmo_create_physical, zx_vmo_read,
-  zx_vmo_set_cache_policy, zx_vmo_write, ZX_VM_PERM_READ, type Mapping, type zx_port_packet_t,
+  zx_vmo_set_cache_policy, zx_vmo_write, ZX_VM_PERM_READ, ZX_INFO_MSI, zx_object_get_info, programMsiCapability, disableMsiCapability,
+  type Mapping, type zx_info_msi_t, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import { guestBdf, skipReason } from './helpers.ts';
 import { eduAck, eduDmaIdle, out, stateOf, type SubTest } from './kit-helpers.ts';
@@ -50,6 +51,11 @@ function eduMsiInterrupt(t: SubTest, device: VfioDevice): { irq: number; handles
   check(zx_msi_allocate(root, 1, msi), 'zx_msi_allocate');
   const irq = out(0);
   t.equal(zx_msi_create(msi.value, 0, 0, vmo, layout.offset, irq), ZX_OK, 'zx_msi_create on the real MSI capability');
+  // The bus driver's step (the kernel never touches the capability): address/data from ZX_INFO_MSI, Enable.
+  const info = out<object>({});
+  check(zx_object_get_info(msi.value, ZX_INFO_MSI, info), 'zx_object_get_info(ZX_INFO_MSI)');
+  programMsiCapability(device, info.value as zx_info_msi_t, 1);
+  t.equal(device.config.read32(layout.addressLo) >>> 0, Number((info.value as zx_info_msi_t).target_addr & 0xffffffffn), 'vfio-pci shows the address the bus driver wrote');
   return { irq: irq.value, handles: [irq.value, msi.value, vmo] };
 }
 
@@ -145,6 +151,28 @@ if (bdf === null) {
     t.equal(eduAck(bar), 0x4);
     await closeCancelsWait(t, device, irq.value);
     zx_handle_close(irq.value);
+  });
+
+  t.test('INTx and MSI objects of the edu coexist: MSI enabled → the pin is quiet; MSI disabled → INTx again', async (t) => {
+    const device = openVfioDevice(bdf);
+    const bar = device.bar(0);
+    eduAck(bar);
+    const platform = zx_platform_attach(device);
+    const intx = out(0);
+    t.equal(zx_interrupt_create(root, platform.irq as number, ZX_INTERRUPT_MODE_LEVEL_HIGH, intx), ZX_OK, 'INTx object first');
+    const { irq, handles } = eduMsiInterrupt(t, device); // zx_msi_create + the bus driver's MSI Enable
+    const intxWait = zx_interrupt_wait(intx.value, null);
+    const msiWait = zx_interrupt_wait(irq, null);
+    bar.write32(EDU_REG.IRQ_RAISE, 0x10);
+    t.equal(await msiWait, ZX_OK, 'MSI delivered (VFIO switched INTx → MSI underneath)');
+    t.equal(eduAck(bar), 0x10);
+    t.equal(await stateOf(intxWait), 'pending', 'the INTx object is valid and quiet');
+    disableMsiCapability(device);
+    bar.write32(EDU_REG.IRQ_RAISE, 0x20);
+    t.equal(await intxWait, ZX_OK, 'MSI disabled: the edu asserts INTx and the INTx object fires');
+    t.equal(eduAck(bar), 0x20);
+    device.close();
+    for (const h of [...handles, intx.value]) zx_handle_close(h);
   });
 
   t.test('zx_bti_pin: an edu DMA reads and writes the pinned VMO through the IOMMU', async (t) => {

@@ -12,7 +12,8 @@ import { EDU_REG, findMsi } from 'vfio-ddk';
 import {
   ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_INTERRUPT_BIND, ZX_OK, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, get_root_resource,
   zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_wait, zx_msi_allocate, zx_msi_create, zx_platform_attach,
-  zx_port_create, zx_port_wait, zx_vmo_create_physical, zx_vmo_set_cache_policy,
+  zx_port_create, zx_port_wait, zx_vmo_create_physical, zx_vmo_set_cache_policy, zx_object_get_info, programMsiCapability,
+  disableMsiCapability, ZX_INFO_MSI,
 } from 'vfio-ddk/zircon';
 import {
   ddi_dev_info, ddi_intr_add_handler, ddi_intr_alloc, ddi_intr_block_disable, ddi_intr_block_enable, ddi_intr_free,
@@ -21,14 +22,14 @@ import {
 import { measureAsync } from '../../scripts/bench/measure.mjs';
 import { makeRow } from '../../scripts/bench/report.mjs';
 
-function ok(status, what) {
+export function ok(status, what) {
   if (status !== ZX_OK) throw new Error(`${what} failed with status ${status}`);
 }
 
-const out = (v) => ({ value: v });
+export const out = (v) => ({ value: v });
 
 /** An MSI interrupt object for edu's vector 0; returns { irq, close() }. */
-function msiInterrupt(dev) {
+export function msiInterrupt(dev) {
   const layout = findMsi(dev.config);
   if (layout === null) throw new Error(`${dev.bdf} has no MSI capability`);
   const platform = zx_platform_attach(dev);
@@ -39,7 +40,11 @@ function msiInterrupt(dev) {
   ok(zx_msi_allocate(get_root_resource(), 1, msi), 'zx_msi_allocate');
   const irq = out(0);
   ok(zx_msi_create(msi.value, 0, 0, vmo.value, layout.offset, irq), 'zx_msi_create');
-  return { irq: irq.value, close: () => { for (const h of [irq.value, msi.value, vmo.value]) zx_handle_close(h); } };
+  const info = out({});
+  ok(zx_object_get_info(msi.value, ZX_INFO_MSI, info), 'zx_object_get_info(ZX_INFO_MSI)');
+  programMsiCapability(dev, info.value, 1); // the bus driver programs the capability (msi_dispatcher.cc does not)
+  // The bus driver leaves MSI mode when done: MSI Enable cleared (the next rows attach MSI themselves).
+  return { irq: irq.value, close: () => { for (const h of [irq.value, msi.value, vmo.value]) zx_handle_close(h); disableMsiCapability(dev); } };
 }
 
 export async function zxWaitRow(dev, step) {

@@ -2,18 +2,20 @@
  * The demo's Zircon steps (vfio-ddk/zircon, spec/zircon.md): the same edu MSI as an interrupt object,
  * first waited on with zx_interrupt_wait, then bound to a port and delivered as a packet. Setting it up
  * is what a Zircon PCI driver's bus does for it: put the device on the platform, map its config space
- * as a physical VMO with UNCACHED_DEVICE policy, allocate an MSI block and create vector 0 at the MSI
- * capability (A.10).
+ * as a physical VMO with UNCACHED_DEVICE policy, allocate an MSI block, create vector 0 at the MSI
+ * capability (A.10), then program the capability from ZX_INFO_MSI and enable it — the kernel never
+ * touches the capability (msi_dispatcher.cc), the bus driver does (device_irqs.cc).
  */
 import { findMsi } from '../pci/capabilities.ts';
+import { PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from '../pci/regs.ts';
 import type { PciDevice } from '../pci/device.ts';
 import {
-  ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_INTERRUPT_BIND, ZX_OK, ZX_PKT_TYPE_INTERRUPT, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE,
+  ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_INFO_MSI, ZX_INTERRUPT_BIND, ZX_OK, disableMsiCapability, programMsiCapability, zx_object_get_info, ZX_PKT_TYPE_INTERRUPT, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE,
   get_root_resource, zx_clock_get_boot, zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_wait, zx_msi_allocate,
   zx_msi_create, zx_platform_attach, zx_port_create, zx_port_wait, zx_status_get_string, zx_vmo_create_physical,
   zx_vmo_set_cache_policy,
 } from '../zircon/index.ts';
-import type { zx_port_packet_t } from '../zircon/index.ts';
+import type { zx_info_msi_t, zx_port_packet_t } from '../zircon/index.ts';
 import { ackEduInterrupt, check, deviceOf, hex32, raiseEduInterrupt } from './demo-session.ts';
 import type { DemoSession, DemoStep } from './demo-session.ts';
 import type { Timeline } from './demo-timeline.ts';
@@ -51,11 +53,16 @@ function createMsiInterrupt(timeline: Timeline, device: PciDevice): MsiInterrupt
     zxCheck(zx_vmo_set_cache_policy(vmo.value, ZX_CACHE_POLICY_UNCACHED_DEVICE), 'zx_vmo_set_cache_policy');
     zxCheck(zx_msi_allocate(get_root_resource(), 1, msi), 'zx_msi_allocate');
     zxCheck(zx_msi_create(msi.value, 0, 0, vmo.value, msiCap.offset, irq), 'zx_msi_create');
+    timeline.log('zircon', `config space at physical 0x${platform.ecam.toString(16)}; zx_msi_create(MSI capability at 0x${msiCap.offset.toString(16)}, id 0) → interrupt handle ${irq.value}`);
+    const info: { value: object } = { value: {} };
+    zxCheck(zx_object_get_info(msi.value, ZX_INFO_MSI, info), 'zx_object_get_info(ZX_INFO_MSI)');
+    const { target_addr, target_data } = info.value as zx_info_msi_t;
+    programMsiCapability(device, { target_addr, target_data }, 1);
+    timeline.log('zircon', `bus driver: MSI capability ← address 0x${target_addr.toString(16)}, data 0x${target_data.toString(16)} (ZX_INFO_MSI), MME 0, Enable`);
   } catch (err) {
-    closeHandles([msi.value, vmo.value]);
+    closeHandles([irq.value, msi.value, vmo.value]);
     throw err;
   }
-  timeline.log('zircon', `config space at physical 0x${platform.ecam.toString(16)}; zx_msi_create(MSI capability at 0x${msiCap.offset.toString(16)}, id 0) → interrupt handle ${irq.value}`);
   return { vmo: vmo.value, msi: msi.value, irq: irq.value };
 }
 
@@ -64,11 +71,14 @@ function closeHandles(handles: readonly number[]): void {
   for (const handle of handles) if (handle !== 0) zx_handle_close(handle);
 }
 
-/** After the handles are closed no vector may be left routed: the MSI index is disabled again. */
+/** The bus driver leaves MSI mode once the handles are closed: MSI Enable clear, nothing routed. */
 function checkReleased(timeline: Timeline, device: PciDevice): void {
+  disableMsiCapability(device);
+  const cap = findMsi(device.config);
+  const enabled = cap !== null && (device.config.read16(cap.offset + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE) !== 0;
   const active = device.irq.activeIndex;
-  timeline.log('zircon', `handles closed: interrupt destroyed, MSI ${active === null ? 'disabled' : `still active (index ${active})`}`);
-  check(active === null, 'closing the interrupt object left the MSI index enabled');
+  timeline.log('zircon', `handles closed: interrupt destroyed; bus driver cleared MSI Enable${enabled || active !== null ? ' — but MSI is still enabled' : ''}`);
+  check(!enabled && active === null, 'MSI is still enabled after the bus driver disabled it');
 }
 
 /** The device-side end of every demo interrupt: acknowledge exactly our cause (D.3). */

@@ -7,6 +7,10 @@
  * allocated and enabled, and the per-inum handle table.
  */
 import type { PciDevice } from '../pci/device.ts';
+import {
+  PCI_COMMAND, PCI_COMMAND_INVALIDATE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_PARITY,
+  PCI_COMMAND_SERR, PCI_COMMAND_SPECIAL, PCI_COMMAND_VGA_PALETTE, PCI_COMMAND_WAIT, PCI_STATUS,
+} from '../pci/regs.ts';
 import type { IntrHandle } from './intr-handle.ts';
 
 /**
@@ -62,6 +66,23 @@ export class DevInfo {
 
 export type dev_info_t = DevInfo;
 
+/**
+ * What illumos' PCI(e) framework writes into Command before the driver's attach(9E) runs
+ * (usr/src/uts/common/io/pciex/pcie.c: pcie_initchild → `(command & pcie_command_default_fw) |
+ * pcie_command_default`, after clearing Status). Drivers such as nvme.c and e1000g never set Memory
+ * Space or Bus Master themselves: they rely on this.
+ */
+const pcie_command_default = PCI_COMMAND_SERR | PCI_COMMAND_WAIT | PCI_COMMAND_PARITY | PCI_COMMAND_MASTER
+  | PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
+/** Bits firmware controls (kept as they are); 0xF800: the reserved bits. */
+const pcie_command_default_fw = PCI_COMMAND_SPECIAL | PCI_COMMAND_INVALIDATE | PCI_COMMAND_VGA_PALETTE | PCI_COMMAND_WAIT | 0xf800;
+
+function pcieInitchild(device: PciDevice): void {
+  const config = device.config;
+  config.write16(PCI_STATUS, config.read16(PCI_STATUS)); // write-1-to-clear: the error bits
+  config.write16(PCI_COMMAND, ((config.read16(PCI_COMMAND) & pcie_command_default_fw) | pcie_command_default) & 0xffff);
+}
+
 const dips = new WeakMap<PciDevice, DevInfo>();
 const live = new WeakSet<object>();
 
@@ -73,7 +94,10 @@ function isPciDevice(device: unknown): device is PciDevice {
 }
 
 /**
- * The device's dev_info (the same object on every call). `options.limits` sets the navail policy
+ * The device's dev_info — the dip attach(9E) gets (the same object on every call). The first call does
+ * what illumos does to the function before attach: Status cleared, Command set to pcie_command_default
+ * (Memory Space, Bus Master, I/O Space, SERR, parity; INTx Disable cleared).
+ * `options.limits` sets the navail policy
  * (default 'device'; see DdiLimits); it may be changed at any time and applies to later allocations.
  * Throws TypeError when `device` is not a PciDevice or the option is unknown.
  */
@@ -85,6 +109,7 @@ export function ddi_dev_info(device: PciDevice, options?: DevInfoOptions): dev_i
   }
   let dip = dips.get(device);
   if (dip === undefined) {
+    if (!device.closed) pcieInitchild(device);
     dip = new DevInfo(device);
     dips.set(device, dip);
     live.add(dip);

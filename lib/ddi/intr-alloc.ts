@@ -23,6 +23,13 @@ import { classToPil, navailFor, probeCaps } from './nexus-probe.ts';
 import { undupVector } from './nexus-program.ts';
 import { PCI_CLASS_REVISION } from '../pci/regs.ts';
 
+/** Where the k-th handle goes: the array, or the out-object of a count-1 allocation; null: neither. */
+function handleSlots(h_array: unknown, count: unknown): { set(k: number, h: IntrHandle): void } | null {
+  if (Array.isArray(h_array)) return { set: (k, h) => { h_array[k] = h; } };
+  if (count === 1 && isOut(h_array) && 'value' in h_array) return { set: (_k, h) => { (h_array as Out<unknown>).value = h; } };
+  return null;
+}
+
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
@@ -36,12 +43,18 @@ function vectorsFree(dip: DevInfo, type: number, inum: number, count: number, ni
   return true;
 }
 
+/**
+ * `h_array` is an array, or — for the common single-handle idiom `ddi_intr_alloc(dip, &sc->intr_handle,
+ * type, 0, 1, &actual, …)` — an out-object `{ value }` when count is 1 (then `h_array.value` gets the
+ * handle).
+ */
 export function ddi_intr_alloc(
-  dip: dev_info_t | null, h_array: (ddi_intr_handle_t | null)[] | null, type: number, inum: number,
+  dip: dev_info_t | null, h_array: (ddi_intr_handle_t | null)[] | Out<ddi_intr_handle_t | null> | null, type: number, inum: number,
   count: number, actual: Out<number> | null, behavior: number,
 ): number {
+  const handles = handleSlots(h_array, count);
   // 1. Arguments.
-  if (!isDevInfo(dip) || !Array.isArray(h_array) || !isOut(actual) || !isInt(inum) || inum < 0
+  if (!isDevInfo(dip) || handles === null || !isOut(actual) || !isInt(inum) || inum < 0
     || !isInt(count) || count < 1 || (behavior !== DDI_INTR_ALLOC_NORMAL && behavior !== DDI_INTR_ALLOC_STRICT)) {
     return DDI_EINVAL;
   }
@@ -87,7 +100,7 @@ export function ddi_intr_alloc(
   for (let k = 0; k < granted; k++) {
     const h = new IntrHandle(dip, type, inum + k, DDI_IHDL_STATE_ALLOC, cap, pri);
     dip.byInum[inum + k] = h;
-    h_array[k] = h;
+    handles.set(k, h);
   }
   dip.allocated += granted;
   actual.value = granted;

@@ -28,14 +28,9 @@ export function ddi_intr_enable(h: ddi_intr_handle_t | null): number {
   // State first: a fire the routing itself triggers is delivered on the loop, after this returns.
   handle.state = DDI_IHDL_STATE_ENABLE;
   try {
-    enableVector(handle);
+    enableVector(handle); // undoes its own routing when it fails: nothing else is touched
   } catch {
     handle.state = DDI_IHDL_STATE_ADDED;
-    try {
-      disableVector(handle, handle.dip.enabled === 0);
-    } catch {
-      // Partly programmed and the device refuses even that: leave it, the handle is ADDED.
-    }
     return DDI_FAILURE;
   }
   handle.dip.enabled++;
@@ -60,6 +55,10 @@ export function ddi_intr_disable(h: ddi_intr_handle_t | null): number {
 
 /** The live handles of h_array[0 … count-1] when each passes `ok`, all of one device, no repeats. */
 function blockHandles(h_array: unknown, count: unknown, ok: (h: IntrHandle) => boolean): IntrHandle[] | null {
+  // `ddi_intr_block_enable(&h[i], 1)` in C: `[h[i]]` (or `h.slice(i)`), or the `{ value }` of a count-1 alloc.
+  if (count === 1 && !Array.isArray(h_array) && typeof h_array === 'object' && h_array !== null && 'value' in h_array) {
+    h_array = [(h_array as { value: unknown }).value];
+  }
   if (!Array.isArray(h_array) || !isInt(count) || count < 1 || count > h_array.length) return null;
   const handles: IntrHandle[] = [];
   for (let i = 0; i < count; i++) {
@@ -71,7 +70,7 @@ function blockHandles(h_array: unknown, count: unknown, ok: (h: IntrHandle) => b
   return handles;
 }
 
-export function ddi_intr_block_enable(h_array: (ddi_intr_handle_t | null)[] | null, count: number): number {
+export function ddi_intr_block_enable(h_array: (ddi_intr_handle_t | null)[] | { value: ddi_intr_handle_t | null } | null, count: number): number {
   if (h_array === null) return DDI_EINVAL;
   const handles = blockHandles(h_array, count, (h) => h.state === DDI_IHDL_STATE_ADDED && isBlockMsi(h));
   if (handles === null) return DDI_EINVAL;
@@ -88,7 +87,7 @@ export function ddi_intr_block_enable(h_array: (ddi_intr_handle_t | null)[] | nu
   return DDI_SUCCESS;
 }
 
-export function ddi_intr_block_disable(h_array: (ddi_intr_handle_t | null)[] | null, count: number): number {
+export function ddi_intr_block_disable(h_array: (ddi_intr_handle_t | null)[] | { value: ddi_intr_handle_t | null } | null, count: number): number {
   if (h_array === null) return DDI_EINVAL;
   const handles = blockHandles(h_array, count, (h) => h.state === DDI_IHDL_STATE_ENABLE && isBlockMsi(h));
   if (handles === null) return DDI_EINVAL;

@@ -111,26 +111,36 @@ function prepareLine(h: IntrHandle): void {
  */
 export function enableVector(h: IntrHandle): void {
   const device = h.dip.device;
-  prepareLine(h);
+  prepareLine(h); // our own line only, before attach: a fire the routing itself causes is kept
   if (h.type === DDI_INTR_TYPE_FIXED) {
     device.irq.attach(VFIO_PCI_INTX_IRQ_INDEX, 0, h.line);
     return;
   }
-  if (h.type === DDI_INTR_TYPE_MSI) {
-    const msi = requireMsi(device);
-    device.irq.attach(VFIO_PCI_MSI_IRQ_INDEX, h.inum, h.line);
-    if (!h.dip.msiConfigured) configureMsi(device, msi, h.dip.allocated);
-    h.dip.msiConfigured = true;
-    writeMsiMask(device, msi, h.inum, false);
-    setMsiEnable(device, msi, true);
-    return;
+  const msi = h.type === DDI_INTR_TYPE_MSI ? requireMsi(device) : null;
+  const msix = msi === null ? requireMsix(device) : null;
+  const index = msi !== null ? VFIO_PCI_MSI_IRQ_INDEX : VFIO_PCI_MSIX_IRQ_INDEX;
+  // The routing first: when another owner holds the vector it throws, and nothing has been touched —
+  // not that owner's mask, its line, nor the capability's Enable (a failed enable changes nothing).
+  device.irq.attach(index, h.inum, h.line);
+  try {
+    if (msi !== null) {
+      if (!h.dip.msiConfigured) configureMsi(device, msi, h.dip.allocated);
+      h.dip.msiConfigured = true;
+      writeMsiMask(device, msi, h.inum, false);
+      setMsiEnable(device, msi, true);
+      return;
+    }
+    const table = msix as MsixLayout;
+    if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
+    else programMsixMessage(device, table, h.inum);
+    writeMsixMask(device, table, h.inum, false);
+    setMsixEnable(device, table, true);
+  } catch (error) {
+    try {
+      device.irq.detach(index, h.inum);
+    } catch { /* the device went away meanwhile */ }
+    throw error;
   }
-  const msix = requireMsix(device);
-  device.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, h.inum, h.line);
-  if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
-  else programMsixMessage(device, msix, h.inum);
-  writeMsixMask(device, msix, h.inum, false);
-  setMsixEnable(device, msix, true);
 }
 
 /** DDI_INTROP_DISABLE. `lastOne`: no other vector of the device stays enabled. */

@@ -7,6 +7,10 @@
  * with Command.BME clear it is lost, never latched (QEMU drops the write; spec/edu.md D.7) and counted in
  * `lostMessages`. A message for a vector with no line attached is counted in `unroutedMessages`.
  *
+ * Messages of a vector with no line go to the message sink (`setMessageSink`) as the memory write
+ * they are — the address and data the capability / table entry holds — so MSI that a bus driver enabled
+ * in config space reaches the platform's decoder (Fuchsia's model); without a sink they are unrouted.
+ *
  * INTx is a level (PCI 3.0 §6.2.2/§6.2.3): Status.Interrupt follows the device's level whatever the
  * other bits; the pin is asserted only while the level is high, Command.INTx Disable is clear and
  * neither MSI nor MSI-X is enabled. INTx is a wire, not a bus-master write: it does not need BME.
@@ -18,7 +22,7 @@
  * IrqLine; trigger of an unrouted vector), 'ECLOSED' after close.
  */
 import { IrqLine } from '../irq/irq-line.ts';
-import type { IrqInfo, PciInterrupts } from '../pci/device.ts';
+import type { IrqInfo, MsiMessageSink, PciInterrupts } from '../pci/device.ts';
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX } from '../pci/vfio-indices.ts';
 import {
@@ -47,6 +51,7 @@ export class EmuInterrupts implements PciInterrupts {
   #intxLevel = false;
   #intxAsserted = false;
   #intxMasked = false;
+  #sink: MsiMessageSink | null = null;
   /** Messages the device sent with Bus Master Enable clear (lost, as on QEMU). */
   lostMessages = 0;
   /** Messages sent for a vector with no line attached. */
@@ -90,6 +95,9 @@ export class EmuInterrupts implements PciInterrupts {
     if (this.#active !== null && this.#active !== index) {
       throw new DdkError('EBUSY', `attach: ${IRQ_INDEX_NAMES[this.#active]} is active; disable it before using ${IRQ_INDEX_NAMES[index]}`);
     }
+    if (this.#active !== index && this.#enabledThroughConfig(index)) {
+      throw new DdkError('EBUSY', `attach: ${IRQ_INDEX_NAMES[index]} was enabled through config space (a bus driver owns it); clear its Enable bit first`);
+    }
     const lines = this.#lines(index);
     if (lines[vector] !== null) throw new DdkError('EEXIST', `attach: ${IRQ_INDEX_NAMES[index]} vector ${vector} already has a line; detach it first`);
     if (line.attached) throw new DdkError('EBUSY', `attach: line '${line.name}' is already attached elsewhere`);
@@ -128,6 +136,17 @@ export class EmuInterrupts implements PciInterrupts {
     this.#checkIndex(index);
     const lines = this.#lines(index);
     for (let v = 0; v < lines.length; v++) if (lines[v] !== null) this.detach(index, v);
+  }
+
+  setMessageSink(sink: MsiMessageSink | null): void {
+    this.#sink = sink;
+  }
+
+  /** MSI / MSI-X Enable set in the capability while no line is attached to it (a bus driver's enable). */
+  #enabledThroughConfig(index: IrqIndex): boolean {
+    if (index === VFIO_PCI_MSI_IRQ_INDEX) return this.#msi?.enabled ?? false;
+    if (index === VFIO_PCI_MSIX_IRQ_INDEX) return this.#msix?.enabled ?? false;
+    return false;
   }
 
   /** Detaches everything (device close). */
@@ -205,21 +224,30 @@ export class EmuInterrupts implements PciInterrupts {
   }
 
   readonly #sendMsi = (vector: number): void => {
-    this.#send(this.#msiLines, vector);
+    if (!this.#busMaster()) return;
+    const line = this.#msiLines[vector];
+    if (line != null) line.fire();
+    else if (this.#sink !== null) {
+      const msi = this.#msi as EmuMsi;
+      this.#sink.message(msi.addressLo, msi.addressHi, msi.messageData(vector), 1);
+    } else this.unroutedMessages++;
   };
 
   readonly #sendMsix = (vector: number): void => {
-    this.#send(this.#msixLines, vector);
+    if (!this.#busMaster()) return;
+    const line = this.#msixLines[vector];
+    if (line != null) line.fire();
+    else if (this.#sink !== null) {
+      const msix = this.#msix as EmuMsix;
+      this.#sink.message(msix.entryAddressLo(vector), msix.entryAddressHi(vector), msix.entryData(vector), 1);
+    } else this.unroutedMessages++;
   };
 
-  #send(lines: (IrqLine | null)[], vector: number): void {
-    if ((this.#config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) === 0) {
-      this.lostMessages++;
-      return;
-    }
-    const line = lines[vector];
-    if (line === null || line === undefined) this.unroutedMessages++;
-    else line.fire();
+  /** A message is a memory write: lost (and counted) without Bus Master Enable, as on QEMU. */
+  #busMaster(): boolean {
+    if ((this.#config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) !== 0) return true;
+    this.lostMessages++;
+    return false;
   }
 
   #disableIndex(index: IrqIndex): void {

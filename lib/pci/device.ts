@@ -58,6 +58,23 @@ export interface IrqInfo {
 }
 
 /**
+ * The platform's interrupt controller as a device's messages reach it. A message-signalled interrupt
+ * is a memory write of `data` to `address` (PCI 3.0 §6.8.1.6 for MSI — the function puts the vector
+ * number in the low bits of the data its capability holds — and §6.8.2 for an MSI-X table entry).
+ * Messages of vectors no line is attached to go here: that is how MSI / MSI-X that a bus driver
+ * enabled itself in config space is delivered (Fuchsia's model: the kernel's msi_dispatcher.cc never
+ * touches the capability; the bus driver writes address, data, MME and Enable). The sink decodes the
+ * message, as an interrupt controller does.
+ */
+export interface MsiMessageSink {
+  /**
+   * `count` fires coalesced. The timestamps of the first fire are given when the backend took them
+   * when it read the eventfd (VFIO); without them the sink takes its own (emulated devices).
+   */
+  message(addressLo: number, addressHi: number, data: number, count: number, bootNs?: bigint, monoNs?: bigint): void;
+}
+
+/**
  * Interrupt routing, as VFIO_DEVICE_SET_IRQS does it: each vector of the active index signals one
  * `IrqLine`. Only one index is active at a time. Enabling an index programs the device the way the
  * kernel does (MSI Enable / MSI-X Enable; INTx routed); a driver or kit still programs what the
@@ -82,6 +99,14 @@ export interface PciInterrupts {
   maskIntx(): void;
   /** Loopback: signal `vector`'s line as if the device had fired it (DATA_NONE | ACTION_TRIGGER). */
   trigger(index: IrqIndex, vector: number): void;
+  /**
+   * Where messages go that the function sends while MSI or MSI-X was enabled through config space (a
+   * bus driver's write of MSI Enable / MSI-X Enable) rather than by `attach`. Over VFIO such an enable
+   * is turned into VFIO_DEVICE_SET_IRQS underneath, as QEMU's vfio-pci does for a guest; an INTx line
+   * attached meanwhile stays attached and quiet (PCI 3.0 §6.8.1.3: with MSI enabled the function does
+   * not assert its pin) and is re-armed when MSI is disabled. null: such messages are dropped.
+   */
+  setMessageSink(sink: MsiMessageSink | null): void;
 }
 
 /** Host memory the device can reach at `iova` until `free()`. */
@@ -114,6 +139,15 @@ export interface DmaMapOptions {
   /** Device may read (default true) / write (default true). */
   read?: boolean;
   write?: boolean;
+  /**
+   * Placement limits for an allocator-chosen IOVA (ignored when `iova` is given): the mapping lies in
+   * [minIova, maxIova] (inclusive; maxIova is lowered to the DMA mask) and starts on a multiple of
+   * `align` (a power of two; below the page size means the page size). Used by the illumos DMA
+   * attributes (ddi_dma_attr_t addr_lo / addr_hi / align). Nothing fits → DdkError 'ENOSPC'.
+   */
+  minIova?: bigint;
+  maxIova?: bigint;
+  align?: bigint;
 }
 
 /** The device's IOMMU domain: it reaches only what is mapped here. */

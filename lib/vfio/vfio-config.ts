@@ -6,7 +6,17 @@
 import type { ConfigSpace } from '../pci/device.ts';
 import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
 import { checkAccess } from '../errors.ts';
+import { registerValue } from '../pci/register-value.ts';
 import type { DeviceGate } from './vfio-gate.ts';
+
+/**
+ * Something that must happen around a config write the kernel would not act on by itself (MSI / MSI-X
+ * Enable, vfio-msi-enable.ts). `write` performs the access through `config.rawWrite`.
+ */
+export interface ConfigWriteTrap {
+  covers(offset: number, width: number): boolean;
+  write(offset: number, width: 1 | 2 | 4, value: number, config: VfioConfigSpace): void;
+}
 
 export class VfioConfigSpace implements ConfigSpace {
   readonly size: number;
@@ -15,6 +25,8 @@ export class VfioConfigSpace implements ConfigSpace {
   readonly #offset: bigint;
   readonly #regionSize: bigint;
   readonly #gate: DeviceGate;
+  /** Set once by the device after construction (it needs the interrupts object). */
+  writeTrap: ConfigWriteTrap | null = null;
 
   constructor(addon: NativeAddon, deviceFd: number, region: RegionInfo, gate: DeviceGate) {
     this.#addon = addon;
@@ -32,12 +44,25 @@ export class VfioConfigSpace implements ConfigSpace {
     return this.#addon.regionRead(this.#fd, this.#offset, this.#regionSize, offset, width) as number;
   }
 
-  #write(offset: number, width: 1 | 2 | 4, value: number, max: number): void {
+  /** Values: the shared rule of lib/pci/register-value.ts (signed or unsigned, RangeError otherwise). */
+  #write(offset: number, width: 1 | 2 | 4, value: number): void {
     this.#gate.check();
     checkAccess('config', offset, width, this.size);
-    if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw new RangeError(`config write${width * 8}: value must be an integer in [0, 0x${max.toString(16)}], got ${String(value)}`);
-    }
+    const v = registerValue(`config write${width * 8}`, width, value);
+    const trap = this.writeTrap;
+    if (trap !== null && trap.covers(offset, width)) trap.write(offset, width, v, this);
+    else this.rawWrite(offset, width, v);
+  }
+
+  /** One pread of the config region, checked only for range (for traps). */
+  rawRead(offset: number, width: 1 | 2 | 4): number {
+    checkAccess('config', offset, width, this.size);
+    return this.#addon.regionRead(this.#fd, this.#offset, this.#regionSize, offset, width) as number;
+  }
+
+  /** One pwrite of the config region (for traps, and after the checks of the public writes). */
+  rawWrite(offset: number, width: 1 | 2 | 4, value: number): void {
+    checkAccess('config', offset, width, this.size);
     this.#addon.regionWrite(this.#fd, this.#offset, this.#regionSize, offset, width, value);
   }
 
@@ -54,14 +79,14 @@ export class VfioConfigSpace implements ConfigSpace {
   }
 
   write8(offset: number, value: number): void {
-    this.#write(offset, 1, value, 0xff);
+    this.#write(offset, 1, value);
   }
 
   write16(offset: number, value: number): void {
-    this.#write(offset, 2, value, 0xffff);
+    this.#write(offset, 2, value);
   }
 
   write32(offset: number, value: number): void {
-    this.#write(offset, 4, value, 0xffffffff);
+    this.#write(offset, 4, value);
   }
 }

@@ -11,7 +11,7 @@
  */
 import type { PciDevice, PciIdentity, PciRegion } from '../pci/device.ts';
 import {
-  PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID, PCI_STD_NUM_BARS,
+  PCI_CAP_ID_MSI, PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID, PCI_STD_NUM_BARS,
   PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
 } from '../pci/regs.ts';
 import { VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX } from '../pci/vfio-indices.ts';
@@ -28,7 +28,8 @@ import { VfioConfigSpace } from './vfio-config.ts';
 import { VfioRegion } from './vfio-region.ts';
 import { VfioInterrupts } from './vfio-interrupts.ts';
 import { VfioDma } from './vfio-dma.ts';
-import { findMsix } from '../pci/capabilities.ts';
+import { findCapability, findMsix, msiLayout } from '../pci/capabilities.ts';
+import { VfioMsiEnableTrap } from './vfio-msi-enable.ts';
 import { VfioMsixShadow } from './vfio-msix-shadow.ts';
 import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
 import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
@@ -39,7 +40,7 @@ export interface OpenVfioDeviceOptions {
   dmaMask?: bigint;
   /** Set Memory Space + Bus Master in Command on open (default true). */
   enableBusMaster?: boolean;
-  /** 'auto' (default): iommufd/cdev when the kernel has it, else type1. */
+  /** 'auto' (default): iommufd/cdev when the kernel has it, else type1; unset: VFIO_DDK_IOMMU decides. */
   iommu?: VfioIommuChoice;
   /** For tests and unusual layouts. */
   addon?: NativeAddon;
@@ -58,6 +59,8 @@ export class VfioDevice implements PciDevice {
   /** IOMMU group number and which IOMMU interface is in use. */
   readonly group: number;
   readonly iommuKind: 'type1' | 'iommufd';
+  /** Why that interface (lib/vfio/vfio-iommu-choice.ts): "forced by VFIO_DDK_IOMMU=type1", … */
+  readonly iommuReason: string;
   readonly #addon: NativeAddon;
   readonly #opened: OpenedVfio;
   readonly #gate: DeviceGate;
@@ -74,6 +77,7 @@ export class VfioDevice implements PciDevice {
     this.bdf = opened.bdf;
     this.group = opened.group;
     this.iommuKind = opened.iommu.kind;
+    this.iommuReason = opened.iommuReason;
     this.#gate = new DeviceGate(opened.bdf);
     const fd = opened.deviceFd;
     const info = addon.vfioDeviceGetInfo(fd);
@@ -85,6 +89,10 @@ export class VfioDevice implements PciDevice {
     this.#msix = msix === null ? null : new VfioMsixShadow(msix);
     this.config = this.#msix === null ? plainConfig : new VfioMsixConfigSpace(addon, fd, configInfo, this.#gate, this.#msix);
     this.irq = this.#msix === null ? new VfioInterrupts(addon, fd, this.#gate) : new VfioMsixInterrupts(addon, fd, this.#gate, this.#msix);
+    // A bus driver's MSI / MSI-X Enable write becomes SET_IRQS (vfio-msi-enable.ts).
+    const msiOffset = findCapability(plainConfig, PCI_CAP_ID_MSI);
+    const msi = msiOffset === null ? null : msiLayout(plainConfig, msiOffset);
+    if (msi !== null || msix !== null) this.config.writeTrap = new VfioMsiEnableTrap(this.irq, msi, msix, this.#msix);
     this.dma = new VfioDma(addon, opened.iommu, this.#gate, options.dmaMask);
     const classRev = this.config.read32(PCI_CLASS_REVISION);
     this.identity = {

@@ -102,6 +102,19 @@ export class VfioMsixShadow {
     return ((this.#table[vector * ENTRY_WORDS + WORD_CTRL] as number) & PCI_MSIX_ENTRY_CTRL_MASKBIT) !== 0;
   }
 
+  /** Entry `vector`'s message as the driver wrote it (§6.8.2.6–8). */
+  entryAddressLo(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_ADDR_LO] as number;
+  }
+
+  entryAddressHi(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_ADDR_LO + 1] as number;
+  }
+
+  entryData(vector: number): number {
+    return this.#table[vector * ENTRY_WORDS + WORD_ADDR_LO + 2] as number;
+  }
+
   get functionMask(): boolean {
     return this.#functionMask;
   }

@@ -34,6 +34,18 @@ export function i64(name: string, value: unknown): bigint {
   return BigInt.asIntN(64, big(name, value));
 }
 
+/**
+ * A size_t offset the contract lets callers pass as a number or a bigint (zx_msi_create's vmo_offset):
+ * a number must be a non-negative safe integer; a bigint wraps like C's conversion to uint64_t.
+ */
+export function sizeT(name: string, value: unknown): bigint {
+  if (typeof value === 'bigint') return BigInt.asUintN(64, value);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative integer or a bigint (a C size_t), got ${describe(value)}`);
+  }
+  return BigInt(value);
+}
+
 /** An out-pointer: null (NULL) or an object. Returns it typed. */
 export function out<T>(name: string, value: unknown): Out<T> | null {
   if (value === null) return null;

@@ -164,7 +164,7 @@ export class MsiAllocation extends HandleOwner {
    * An interrupt for vector `msiId`: `vmo` is a physical VMO (UNCACHED_DEVICE) over the MSI capability
    * (at `vmoOffset`) or, with `msix`, over the MSI-X table.
    */
-  createInterrupt(msiId: number, vmo: number, vmoOffset: number, options: { msix?: boolean } = {}): Interrupt {
+  createInterrupt(msiId: number, vmo: number, vmoOffset: number | bigint, options: { msix?: boolean } = {}): Interrupt {
     const out: Out<number> = { value: 0 };
     check(zx_msi_create(this.handle, options.msix ? ZX_MSI_MODE_MSI_X : 0, msiId, vmo, vmoOffset, out), 'zx_msi_create');
     return Interrupt.fromHandle(out.value);

@@ -19,6 +19,7 @@ function allocFixed(device: PciDevice): ddi_intr_handle_t {
 
 t.test('FIXED caps: LEVEL|MASKABLE|PENDING when INTx Disable sticks; the probe restores Command', (t) => {
   const device = testDevice(t, { intx: true });
+  ddi_dev_info(device); // attach's dip: the framework's Command defaults are in place from here on
   const before = device.config.read16(PCI_COMMAND);
   const h = allocFixed(device);
   const caps = out(0);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { findMsi } from 'vfio-ddk';
 import { TEST_DEV_REGS } from 'vfio-ddk/emu';
-import { Interrupt, MsiAllocation, Port, ZX_ERR_BAD_STATE, ZX_ERR_TIMED_OUT, ZX_PKT_TYPE_INTERRUPT, ZxError } from 'vfio-ddk/zircon';
+import { Interrupt, MsiAllocation, Port, programMsiCapability, ZX_ERR_BAD_STATE, ZX_ERR_TIMED_OUT, ZX_PKT_TYPE_INTERRUPT, ZxError } from 'vfio-ddk/zircon';
 import { attachedTestDevice, deviceVmo } from './device-fixtures.ts';
 
 t.test('Interrupt: wait/trigger, async iteration ends on destroy, ZxError with status and code', async (t) => {
@@ -53,7 +53,8 @@ t.test('MsiAllocation: info and an interrupt for a device vector', async (t) => 
   const vmo = deviceVmo(platform.ecam, 4096n);
   using msi = MsiAllocation.allocate(2);
   t.equal(msi.info().num_irq, 2);
-  using irq = msi.createInterrupt(1, vmo, layout.offset);
+  using irq = msi.createInterrupt(1, vmo, BigInt(layout.offset));
+  programMsiCapability(device, msi.info(), 2);
   t.equal(msi.info().interrupt_count, 1);
   const waiting = irq.wait();
   device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSI, 1);

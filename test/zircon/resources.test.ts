@@ -28,7 +28,10 @@ t.test('zx_resource_create: kinds, flags, ranges', async (t) => {
   const o = out(0);
   t.equal(zx_resource_create(root, 6, 0n, 1n, 'x', o), ZX_ERR_INVALID_ARGS, 'kind ≥ COUNT');
   t.equal(zx_resource_create(root, ZX_RSRC_KIND_MMIO | 0x20000, 0n, 1n, 'x', o), ZX_ERR_INVALID_ARGS, 'unknown flag');
-  t.equal(zx_resource_create(root, ZX_RSRC_KIND_ROOT, 0n, 0n, 'x', o), ZX_ERR_INVALID_ARGS, 'no new ROOT');
+  t.equal(zx_resource_create(root, ZX_RSRC_KIND_ROOT, 0n, 1n, 'x', o), ZX_ERR_INVALID_ARGS, 'a ROOT with a range');
+  const childRoot = out(0);
+  t.equal(zx_resource_create(root, ZX_RSRC_KIND_ROOT, 0n, 0n, 'x', childRoot), ZX_OK, 'ROOT with base 0, size 0 (resource_dispatcher.cc)');
+  zx_handle_close(childRoot.value);
   t.equal(zx_resource_create(root, ZX_RSRC_KIND_SYSTEM, BigInt(ZX_RSRC_SYSTEM_COUNT), 1n, 'x', o), ZX_ERR_INVALID_ARGS, 'system base range');
   t.equal(zx_resource_create(root, ZX_RSRC_KIND_SYSTEM, BigInt(ZX_RSRC_SYSTEM_MSI_BASE), 2n, 'x', o), ZX_ERR_INVALID_ARGS, 'system size must be 1');
   t.equal(zx_resource_create(root, ZX_RSRC_KIND_MMIO, 0xfffffffffffff000n, 0x2000n, 'x', o), ZX_ERR_INVALID_ARGS, 'overflow');

@@ -17,9 +17,24 @@ export class IommuObject extends KernelObject {
 
 export class BtiObject extends KernelObject {
   readonly type = ZX_OBJ_TYPE_BTI;
-  constructor(readonly iommu: IommuObject, readonly btiId: bigint, readonly device: PciDevice) {
+  /** `device` null: a bti_id no attached device has, on the DUMMY IOMMU (DummyIommu accepts every id). */
+  constructor(readonly iommu: IommuObject, readonly btiId: bigint, readonly device: PciDevice | null) {
     super();
   }
+}
+
+/**
+ * DummyIommu::Map hands out the pages' physical addresses (no translation). Host memory has none
+ * here, so a device-less BTI's pins get addresses from this synthetic bus-address range, page
+ * aligned and never reused within the process (nothing can DMA to them: there is no device).
+ */
+const DUMMY_BUS_BASE = 0x10_0000_0000n;
+let dummyCursor = DUMMY_BUS_BASE;
+
+export function dummyMapping(size: number): DmaMapping {
+  const iova = dummyCursor;
+  dummyCursor += (BigInt(size) + 0xfffn) & ~0xfffn;
+  return { iova, size, unmap() {} };
 }
 
 export class PmtObject extends KernelObject {

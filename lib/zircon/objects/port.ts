@@ -11,8 +11,8 @@
 import { ZX_OBJ_TYPE_PORT } from '../constants/object-types.ts';
 import { ZX_PKT_TYPE_INTERRUPT, ZX_TIME_INFINITE } from '../constants/options.ts';
 import { monoNs } from '../../irq/clock.ts';
-import { ZX_ERR_CANCELED, ZX_ERR_SHOULD_WAIT, ZX_ERR_TIMED_OUT, ZX_OK } from '../constants/status.ts';
-import { KernelObject } from '../kernel/kernel-object.ts';
+import { ZX_ERR_SHOULD_WAIT, ZX_ERR_TIMED_OUT, ZX_OK } from '../constants/status.ts';
+import { KernelObject, type SignalObserver } from '../kernel/kernel-object.ts';
 import { armDeadline, type DeadlineTimer } from '../kernel/deadline.ts';
 import type { Out, zx_port_packet_t } from '../types.ts';
 
@@ -96,6 +96,44 @@ export class PortObject extends KernelObject {
     return new Promise<number>(this.#enqueueWaiter);
   }
 
+  #syncStatus: number | null = null;
+  readonly #setSyncStatus = (status: number): void => {
+    this.#syncStatus = status;
+  };
+
+  /**
+   * The blocking zx_port_wait's first step: a packet now → OK; a past deadline → TIMED_OUT; else a
+   * synchronous waiter joins the queue (no timer: the blocking loop watches the deadline) and null is
+   * returned; `takeSyncStatus()` then tells when a packet released it, `cancelSyncWait()` removes it.
+   */
+  beginWaitSync(deadline: bigint, out: Out<zx_port_packet_t>): number | null {
+    const packet = this.#dequeue();
+    if (packet !== null) {
+      out.value = packet;
+      return ZX_OK;
+    }
+    if (deadline < ZX_TIME_INFINITE && deadline <= monoNs()) return ZX_ERR_TIMED_OUT;
+    this.#syncStatus = null;
+    this.#waitResolve.push(this.#setSyncStatus);
+    this.#waitOut.push(out);
+    this.#waitTimer.push(null);
+    return null;
+  }
+
+  takeSyncStatus(): number | null {
+    const status = this.#syncStatus;
+    this.#syncStatus = null;
+    return status;
+  }
+
+  cancelSyncWait(): void {
+    const at = this.#waitResolve.indexOf(this.#setSyncStatus);
+    if (at < 0) return;
+    this.#waitResolve.splice(at, 1);
+    this.#waitOut.splice(at, 1);
+    this.#waitTimer.splice(at, 1);
+  }
+
   #pendingOut: Out<zx_port_packet_t> | null = null;
   #pendingDeadline = 0n;
   #pendingNow = 0n;
@@ -108,12 +146,27 @@ export class PortObject extends KernelObject {
     this.#waitTimer.push(deadline >= ZX_TIME_INFINITE ? null : armDeadline(deadline, this.#pendingNow, () => this.#timeout(resolve)));
   };
 
+  /** wait_async observers that will queue here, with the object each one watches. */
+  readonly #observers = new Map<SignalObserver, KernelObject>();
+
+  rememberObserver(object: KernelObject, observer: SignalObserver): void {
+    this.#observers.set(observer, object);
+  }
+
+  forgetObserver(observer: SignalObserver): void {
+    this.#observers.delete(observer);
+  }
+
+  /**
+   * PortDispatcher::on_zero_handles (port_dispatcher.cc): frees the ordinary queued packets and removes
+   * the wait_async observers — nothing else. A thread blocked in zx_port_wait holds the dispatcher, not
+   * a handle, so its wait stays pending until a packet comes; a bound interrupt's packet stays queued
+   * (the interrupt still holds the port: a later destroy finds it and returns OK).
+   */
   override onZeroHandles(): void {
-    // Nobody can read this port any more: release waiters (never leave a Promise hanging).
-    while (this.#waitResolve.length > 0) this.#shiftWaiter()(ZX_ERR_CANCELED);
     this.#packets.length = 0;
-    for (const irq of this.#interrupts) irq.packetQueued = false;
-    this.#interrupts.length = 0;
+    for (const [observer, object] of this.#observers) object.removeObserver(observer);
+    this.#observers.clear();
   }
 
   #dequeue(): zx_port_packet_t | null {

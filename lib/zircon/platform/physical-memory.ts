@@ -74,13 +74,38 @@ export class BarWindow implements PhysicalWindow {
 
 const windows: PhysicalWindow[] = [];
 const ram = new Map<number, DataView>();
+/**
+ * Ranges that decode as config space or a device that is gone, with nothing answering: the ECAM range
+ * of a bus holding attached devices (absent functions — a bus scan must find only real ones) and the
+ * windows of a closed device. Reads return all-ones at every width, writes are dropped: what a PCI host
+ * bridge answers for a master abort (PCI 3.0 §6.1: reads of a non-existent function return all 1s).
+ */
+const absent: { start: bigint; end: bigint }[] = [];
+
+export function addAbsentRange(start: bigint, size: bigint): void {
+  for (const r of absent) if (r.start === start && r.end === start + size) return;
+  absent.push({ start, end: start + size });
+}
+
+function isAbsent(addr: bigint): boolean {
+  for (const r of absent) if (addr >= r.start && addr < r.end) return true;
+  return false;
+}
+
+const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff] as const;
 
 export function addWindow(window: PhysicalWindow): void {
   windows.push(window);
 }
 
+/** A device closed: its windows go, and their ranges read all-ones from now on (not stale RAM). */
 export function removeWindowsOf(device: PciDevice): void {
-  for (let i = windows.length - 1; i >= 0; i--) if ((windows[i] as PhysicalWindow).device === device) windows.splice(i, 1);
+  for (let i = windows.length - 1; i >= 0; i--) {
+    const w = windows[i] as PhysicalWindow;
+    if (w.device !== device) continue;
+    windows.splice(i, 1);
+    addAbsentRange(w.start, w.size);
+  }
 }
 
 /** The window containing `addr`, or null (RAM). */
@@ -112,6 +137,7 @@ export function physRead(addr: bigint, width: 1 | 2 | 4): number {
     const o = Number(addr - w.start);
     return width === 1 ? w.read8(o) : width === 2 ? w.read16(o) : w.read32(o);
   }
+  if (isAbsent(addr)) return ALL_ONES[width];
   const p = page(addr, false);
   if (p === null) return 0;
   const o = Number(addr & PAGE_MASK);
@@ -121,6 +147,7 @@ export function physRead(addr: bigint, width: 1 | 2 | 4): number {
 export function physRead64(addr: bigint): bigint {
   const w = findWindow(addr);
   if (w !== null) return w.read64(Number(addr - w.start));
+  if (isAbsent(addr)) return 0xffff_ffff_ffff_ffffn;
   const p = page(addr, false);
   return p === null ? 0n : p.getBigUint64(Number(addr & PAGE_MASK), true);
 }
@@ -134,6 +161,7 @@ export function physWrite(addr: bigint, width: 1 | 2 | 4, value: number): void {
     else w.write32(o, value);
     return;
   }
+  if (isAbsent(addr)) return;
   const p = page(addr, true) as DataView;
   const o = Number(addr & PAGE_MASK);
   if (width === 1) p.setUint8(o, value);
@@ -147,6 +175,7 @@ export function physWrite64(addr: bigint, value: bigint): void {
     w.write64(Number(addr - w.start), value);
     return;
   }
+  if (isAbsent(addr)) return;
   (page(addr, true) as DataView).setBigUint64(Number(addr & PAGE_MASK), BigInt.asUintN(64, value), true);
 }
 
@@ -169,6 +198,9 @@ export class PhysicalRegister32 {
     if (this.#window !== null) {
       this.#page = null;
       this.#offset = Number(addr - this.#window.start);
+    } else if (isAbsent(addr)) {
+      this.#page = null; // reads all-ones, drops writes
+      this.#offset = 0;
     } else {
       this.#page = page(addr, true);
       this.#offset = Number(addr & PAGE_MASK);
@@ -176,11 +208,12 @@ export class PhysicalRegister32 {
   }
 
   read(): number {
-    return this.#window !== null ? this.#window.read32(this.#offset) >>> 0 : (this.#page as DataView).getUint32(this.#offset, true);
+    if (this.#window !== null) return this.#window.read32(this.#offset) >>> 0;
+    return this.#page === null ? 0xffffffff : this.#page.getUint32(this.#offset, true);
   }
 
   write(value: number): void {
     if (this.#window !== null) this.#window.write32(this.#offset, value >>> 0);
-    else (this.#page as DataView).setUint32(this.#offset, value >>> 0, true);
+    else this.#page?.setUint32(this.#offset, value >>> 0, true);
   }
 }

@@ -16,7 +16,8 @@ import {
   PCI_BASE_ADDRESS_SPACE, PCI_BASE_ADDRESS_SPACE_IO, PCI_INTERRUPT_PIN, PCI_STD_NUM_BARS,
 } from '../../pci/regs.ts';
 import { ecamAddress, hostMcfg } from './mcfg.ts';
-import { addWindow, BarWindow, ConfigWindow, overlapsWindow, removeWindowsOf } from './physical-memory.ts';
+import { platformMessageSink } from './msi-decoder.ts';
+import { addAbsentRange, addWindow, BarWindow, ConfigWindow, overlapsWindow, removeWindowsOf } from './physical-memory.ts';
 
 export interface PlatformAttachment {
   readonly ecam: bigint;
@@ -60,6 +61,9 @@ function syntheticRange(size: bigint): bigint {
   return at;
 }
 
+/** One bus's ECAM range: 32 devices × 8 functions × 4 KiB (PCIe 4.0 §7.2.2). */
+const ECAM_BUS_SIZE = 1n << 20n;
+
 function ecamFor(device: PciDevice, segment: number, bus: number, dev: number, fn: number): bigint {
   let base: bigint | null = null;
   if (device.backend === 'vfio') {
@@ -68,7 +72,10 @@ function ecamFor(device: PciDevice, segment: number, bus: number, dev: number, f
   }
   if (base === null) base = segment === 0 ? SYNTHETIC_ECAM_BASE : SYNTHETIC_OVERFLOW_BASE * 2n + (BigInt(segment) << 28n);
   const address = ecamAddress(base, bus, dev, fn);
-  return overlapsWindow(address, 4096n) ? syntheticRange(4096n) : address;
+  if (overlapsWindow(address, 4096n)) return syntheticRange(4096n);
+  // The rest of the bus's ECAM range is config space too: absent functions read all-ones.
+  addAbsentRange(ecamAddress(base, bus, 0, 0), ECAM_BUS_SIZE);
+  return address;
 }
 
 function placeBars(device: PciDevice): (bigint | null)[] {
@@ -108,6 +115,8 @@ export function platformAttach(device: PciDevice): PlatformAttachment {
   addWindow(new ConfigWindow(ecam, device));
   const bars = placeBars(device);
   const irq = device.config.read8(PCI_INTERRUPT_PIN) !== 0 ? nextIrq++ : null;
+  // The platform decodes the device's messages (msi-decoder.ts), whoever enabled MSI in its capability.
+  if (typeof device.irq.setMessageSink === 'function') device.irq.setMessageSink(platformMessageSink);
   const attachment: PlatformAttachment = Object.freeze({ ecam, bars: Object.freeze(bars) as (bigint | null)[], irq, bti_id: nextBtiId++ });
   const record: DeviceRecord = { device, attachment, closed: false };
   records.set(device, record);

@@ -59,8 +59,13 @@ export function zx_interrupt_create(srcObj: number, srcNum: number, options: num
   const mode = opts & ZX_INTERRUPT_MODE_MASK;
   if (mode > ZX_INTERRUPT_MODE_LEVEL_HIGH) return ZX_ERR_INVALID_ARGS;
   const level = mode === ZX_INTERRUPT_MODE_DEFAULT || mode === ZX_INTERRUPT_MODE_LEVEL_LOW || mode === ZX_INTERRUPT_MODE_LEVEL_HIGH;
-  if (o === null) return ZX_ERR_INVALID_ARGS;
+  // InterruptEventDispatcher::Create registers the handler before the handle is copied out: an owned
+  // IRQ is ALREADY_BOUND even with a NULL out; a free one is created, then fails the copy out.
   if (!claimIrq(num)) return ZX_ERR_ALREADY_BOUND;
+  if (o === null) {
+    releaseIrq(num);
+    return ZX_ERR_INVALID_ARGS;
+  }
   const irq = new InterruptObject((level ? LEVEL_FLAGS : 0) | commonFlags(opts), opts);
   const hardware = new IntxHardware(irq, device, num, level);
   try {

@@ -140,6 +140,7 @@ class AsyncObserver implements SignalObserver {
   onSignals(signals: number, previous: number): boolean {
     // ZX_WAIT_ASYNC_EDGE: only a transition of the watched signals from none to some counts.
     if ((this.options & ZX_WAIT_ASYNC_EDGE) !== 0 && (previous & this.mask) !== 0) return false;
+    this.port.forgetObserver(this);
     const timestamp = (this.options & ZX_WAIT_ASYNC_BOOT_TIMESTAMP) !== 0 ? bootNs()
       : (this.options & ZX_WAIT_ASYNC_TIMESTAMP) !== 0 ? monoNs() : 0n;
     this.port.queuePacket({
@@ -162,6 +163,8 @@ export function zx_object_wait_async(handle: number, port: number, key: bigint, 
   const mask = u32('signals', signals);
   const opts = u32('options', options);
   if ((opts & ~WAIT_ASYNC_OPTIONS) >>> 0 !== 0) return ZX_ERR_INVALID_ARGS;
+  // syscalls/object_wait.cc: the two timestamp choices exclude each other, checked before any handle.
+  if ((opts & ZX_WAIT_ASYNC_TIMESTAMP) !== 0 && (opts & ZX_WAIT_ASYNC_BOOT_TIMESTAMP) !== 0) return ZX_ERR_INVALID_ARGS;
   const portEntry = lookup(p, ZX_OBJ_TYPE_PORT, ZX_RIGHT_WRITE);
   if (typeof portEntry === 'number') return portEntry;
   const entry = lookup(h, null, ZX_RIGHT_WAIT);
@@ -173,5 +176,7 @@ export function zx_object_wait_async(handle: number, port: number, key: bigint, 
     return ZX_OK;
   }
   entry.object.addObserver(observer);
+  // PortDispatcher::on_zero_handles removes the port's observers: the port remembers them.
+  observer.port.rememberObserver(entry.object, observer);
   return ZX_OK;
 }

@@ -8,6 +8,11 @@ import { addHandle, lookup } from '../kernel/handle-table.ts';
 import { PortObject } from '../objects/port.ts';
 import type { Out, zx_port_packet_t } from '../types.ts';
 
+/** The packet was dequeued, but there is nowhere to copy it. */
+function failCopyOut(status: number): number {
+  return status === ZX_OK ? ZX_ERR_INVALID_ARGS : status;
+}
+
 export function zx_port_create(options: number, outHandle: Out<number> | null): number {
   const opts = u32('options', options);
   const o = out<number>('out', outHandle);
@@ -18,8 +23,9 @@ export function zx_port_create(options: number, outHandle: Out<number> | null): 
 }
 
 /**
- * Queues a user packet (type must be ZX_PKT_TYPE_USER, else INVALID_ARGS); the port keeps a copy:
- * key, status and user.u64[0..3] (missing words are 0). Needs WRITE. SHOULD_WAIT when the queue is full.
+ * Queues a user packet; the port keeps a copy: key, status and user.u64[0..3] (missing words are 0),
+ * with its type overwritten to ZX_PKT_TYPE_USER whatever the caller put there (port_dispatcher.cc
+ * QueueUser). Needs WRITE. SHOULD_WAIT when the queue is full.
  */
 export function zx_port_queue(port: number, packet: zx_port_packet_t | null): number {
   const p = u32('port', port);
@@ -28,9 +34,8 @@ export function zx_port_queue(port: number, packet: zx_port_packet_t | null): nu
   if (typeof entry === 'number') return entry;
   if (packet === null) return ZX_ERR_INVALID_ARGS;
   const key = u64('packet.key', packet.key);
-  const type = u32('packet.type', packet.type);
+  u32('packet.type', packet.type); // any value: QueueUser overwrites it
   const status = packet.status === undefined ? 0 : u32('packet.status', packet.status) | 0;
-  if (type !== ZX_PKT_TYPE_USER) return ZX_ERR_INVALID_ARGS;
   const words = packet.user?.u64 ?? [];
   if (!Array.isArray(words) || words.length > 4) throw new TypeError('packet.user.u64 must be an array of at most 4 bigints');
   const u64s = [0n, 0n, 0n, 0n];
@@ -40,7 +45,9 @@ export function zx_port_queue(port: number, packet: zx_port_packet_t | null): nu
 
 /**
  * Dequeues one packet (interrupt packets first). ZX_TIME_INFINITE waits forever; a deadline at or
- * before now polls (TIMED_OUT when empty). Needs READ; a NULL packet pointer → INVALID_ARGS.
+ * before now polls (TIMED_OUT when empty). Needs READ. A NULL packet pointer is found only at the copy
+ * out, as in sys_port_wait (syscalls/port.cc): the wait happens first — TIMED_OUT when it times out —
+ * and a dequeued packet is consumed before the call returns INVALID_ARGS.
  */
 export function zx_port_wait(port: number, deadline: bigint, packet: Out<zx_port_packet_t> | null): Promise<number> {
   const p = u32('port', port);
@@ -48,6 +55,7 @@ export function zx_port_wait(port: number, deadline: bigint, packet: Out<zx_port
   const o = out<zx_port_packet_t>('packet', packet);
   const entry = lookup(p, ZX_OBJ_TYPE_PORT, ZX_RIGHT_READ);
   if (typeof entry === 'number') return Promise.resolve(entry);
-  if (o === null) return Promise.resolve(ZX_ERR_INVALID_ARGS);
-  return (entry.object as PortObject).wait(d, o);
+  if (o !== null) return (entry.object as PortObject).wait(d, o);
+  const discarded: Out<zx_port_packet_t> = { value: { key: 0n, type: 0, status: 0 } };
+  return (entry.object as PortObject).wait(d, discarded).then(failCopyOut);
 }

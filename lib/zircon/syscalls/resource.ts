@@ -24,9 +24,11 @@ const U64_LIMIT = 1n << 64n;
 const RANGE_LIMIT: Readonly<Record<number, bigint>> = { [ZX_RSRC_KIND_IRQ]: 1n << 32n, [ZX_RSRC_KIND_IOPORT]: 1n << 16n };
 
 /**
- * Creates a child resource of `parent` (WRITE). The kind is options & 0xFFFF, flags the rest
- * (only ZX_RSRC_FLAG_EXCLUSIVE, recorded, not enforced). A non-ROOT parent must have the same kind and
- * cover [base, base+size) (else ACCESS_DENIED). SYSTEM: base < ZX_RSRC_SYSTEM_COUNT, size 1.
+ * Creates a child resource of `parent` (WRITE). The parent handle is looked up first, before the
+ * options are looked at (syscalls/resource.cc sys_resource_create). The kind is options & 0xFFFF, flags
+ * the rest (only ZX_RSRC_FLAG_EXCLUSIVE, recorded, not enforced). A non-ROOT parent must have the same
+ * kind and cover [base, base+size) (else ACCESS_DENIED). SYSTEM: base < ZX_RSRC_SYSTEM_COUNT, size 1.
+ * ROOT: only base 0, size 0 (resource_dispatcher.cc), from a ROOT parent.
  */
 export function zx_resource_create(parent: number, options: number, base: bigint, size: bigint, name: string, outHandle: Out<number> | null): number {
   const p = u32('parent', parent);
@@ -37,12 +39,13 @@ export function zx_resource_create(parent: number, options: number, base: bigint
   const o = out<number>('out', outHandle);
   const kind = opts & ZX_RSRC_KIND_MASK;
   const flags = (opts & ~ZX_RSRC_KIND_MASK) >>> 0;
-  if (kind >= ZX_RSRC_KIND_COUNT || (flags & ~ZX_RSRC_FLAGS_MASK) >>> 0 !== 0) return ZX_ERR_INVALID_ARGS;
   const entry = lookup(p, ZX_OBJ_TYPE_RESOURCE, ZX_RIGHT_WRITE);
   if (typeof entry === 'number') return entry;
+  if (kind >= ZX_RSRC_KIND_COUNT || (flags & ~ZX_RSRC_FLAGS_MASK) >>> 0 !== 0) return ZX_ERR_INVALID_ARGS;
   const parentResource = entry.object as ResourceObject;
-  if (kind === ZX_RSRC_KIND_ROOT) return ZX_ERR_INVALID_ARGS;
-  if (kind === ZX_RSRC_KIND_SYSTEM) {
+  if (kind === ZX_RSRC_KIND_ROOT) {
+    if (b !== 0n || s !== 0n) return ZX_ERR_INVALID_ARGS;
+  } else if (kind === ZX_RSRC_KIND_SYSTEM) {
     if (b >= BigInt(ZX_RSRC_SYSTEM_COUNT) || s !== 1n) return ZX_ERR_INVALID_ARGS;
   } else {
     if (b + s > U64_LIMIT) return ZX_ERR_INVALID_ARGS;

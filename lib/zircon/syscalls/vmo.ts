@@ -49,17 +49,21 @@ export function zx_vmo_create(size: bigint, options: number, outHandle: Out<numb
   return ZX_OK;
 }
 
-/** A VMO over [paddr, paddr+size): size a non-zero page multiple, paddr page aligned; MMIO resource. */
+/**
+ * A VMO over [paddr, paddr+size) with an MMIO resource. The resource is validated first (BAD_HANDLE /
+ * WRONG_TYPE / OUT_OF_RANGE, sys_vmo_create_physical), then size (a non-zero page multiple) and the
+ * alignment of paddr (VmObjectPhysical::Create checks it later).
+ */
 export function zx_vmo_create_physical(resource: number, paddr: bigint, size: bigint, outHandle: Out<number> | null): number {
   const r = u32('resource', resource);
   const p = u64('paddr', paddr);
   const s = u64('size', size);
   const o = out<number>('out', outHandle);
-  if (s === 0n || s % PAGE !== 0n || p % PAGE !== 0n || p + s > U64_MAX + 1n) return ZX_ERR_INVALID_ARGS;
   const entry = lookup(r, ZX_OBJ_TYPE_RESOURCE, ZX_RIGHT_NONE);
   if (typeof entry === 'number') return entry;
   const status = (entry.object as ResourceObject).validateRange(ZX_RSRC_KIND_MMIO, p, s);
   if (status !== ZX_OK) return status;
+  if (s === 0n || s % PAGE !== 0n || p % PAGE !== 0n || p + s > U64_MAX + 1n) return ZX_ERR_INVALID_ARGS;
   if (o === null) return ZX_ERR_INVALID_ARGS;
   o.value = addHandle(new VmoObject('physical', s, null, p), ZX_DEFAULT_VMO_RIGHTS);
   return ZX_OK;
