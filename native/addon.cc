@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ddk::InitRegionIo(env, exports);
   ddk::InitDma(env, exports);
   ddk::InitIntrospect(env, exports);
+  ddk::InitBlockingWait(env, exports);
   return exports;
 }
 

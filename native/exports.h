@@ -16,5 +16,6 @@ void InitIommufd(Napi::Env env, Napi::Object exports);
 void InitRegionIo(Napi::Env env, Napi::Object exports);
 void InitDma(Napi::Env env, Napi::Object exports);
 void InitIntrospect(Napi::Env env, Napi::Object exports);
+void InitBlockingWait(Napi::Env env, Napi::Object exports);
 
 }  // namespace ddk

@@ -16,6 +16,7 @@ import { timerCostNs } from '../../scripts/bench/measure.mjs';
 import { rawWatcherRows } from './raw-watcher.mjs';
 import { dmaRows, intxRow, irqLineRow, mmioRows, stormRow } from './device-rows.mjs';
 import { ddiRow, zxPortRow, zxWaitRow } from './kit-rows.mjs';
+import { ddiInterruptThreadRow, zxPortBlockingRow, zxWaitBlockingRow } from './blocking-rows.mjs';
 
 function options(argv) {
   const o = { iterations: 10_000, storm: 100_000, out: null };
@@ -66,6 +67,9 @@ async function main() {
     await attempt('zx_interrupt_wait MSI', async () => [await zxWaitRow(dev, step)]);
     await attempt('zx_port_wait MSI', async () => [await zxPortRow(dev, step)]);
     await attempt('ddi_intr MSI', async () => [await ddiRow(dev, step)]);
+    await attempt('zx_interrupt_wait MSI, blocking', async () => [zxWaitBlockingRow(dev, step)]);
+    await attempt('zx_port_wait MSI, blocking', async () => [zxPortBlockingRow(dev, step)]);
+    await attempt('ddi interrupt thread MSI', async () => [ddiInterruptThreadRow(dev, step)]);
     await attempt('storm', async () => [await stormRow(dev, o.storm, log)]);
     await attempt('MMIO', async () => mmioRows(dev, step));
     await attempt('DMA', async () => dmaRows(dev, o.iterations, step));

@@ -36,6 +36,17 @@ function drain(): void {
   scheduled.splice(0, end);
 }
 
+/**
+ * Delivers every scheduled line now, on the calling stack. The event loop would do it on its next
+ * turn; a thread blocked in a native wait (lib/irq/blocking.ts) never gets that turn, so the blocking
+ * forms of the kits call this before they decide to block.
+ */
+export function deliverScheduledNow(): number {
+  const lines = scheduled.length;
+  if (lines > 0) drain();
+  return lines;
+}
+
 export class IrqLine {
   readonly name: string;
   #consumer: IrqConsumer | null = null;

@@ -117,6 +117,12 @@ export interface NativeAddon {
   eventfdRead(fd: number, options?: { bigint?: boolean }): number | bigint;
   eventfdWrite(fd: number, value?: U64): void;
   close(fd: number): void;
+  /**
+   * Blocks the calling thread until one of fds[0…count-1] is readable (reads it: out = [count, bootNs,
+   * monoNs]; returns its index), CLOCK_MONOTONIC reaches deadlineNs (-1; 2^63-1 = never) or wakeFd
+   * fires (-2). native/blocking_wait.cc.
+   */
+  eventfdWaitAny(fds: Int32Array, count: number, deadlineNs: bigint, wakeFd: number, out: BigUint64Array): number;
   EventfdWatcher: new (fd: number, callback: WatcherCallback) => NativeEventfdWatcher;
 
   vfioOpenContainer(path?: string): number;

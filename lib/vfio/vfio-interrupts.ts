@@ -9,14 +9,23 @@
  * ENOTTY), so masking is the IrqLine latch (lib/irq/irq-line.ts). INTx is automasked by the kernel at
  * each interrupt; `unmaskIntx` is ACTION_UNMASK.
  *
+ * MSI / MSI-X enabled through config space (a bus driver's write of the Enable bit, caught by
+ * vfio-msi-enable.ts) is what QEMU's vfio-pci does for a guest: the enable becomes SET_IRQS of 2^MME
+ * (MSI) or every table entry's (MSI-X) eventfds, and each fire is handed to the message sink with the
+ * address/data the capability / shadowed entry holds (`configEnable`). vfio-pci runs one index at a
+ * time (vfio_pci_set_irqs_ioctl refuses MSI while INTx is set up), so an INTx line attached meanwhile
+ * stays attached in JS with its kernel trigger torn down — quiet, as a function with MSI enabled does
+ * not assert its pin (PCI 3.0 §6.8.1.3) — and is set up again when MSI is disabled.
+ *
  * An enabled index keeps the event loop alive (its watchers are ref'd, like a listening socket):
  * disable it or close the device when done.
  *
  * Errors match lib/emu/interrupts.ts: RangeError for a bad index / vector, DdkError 'EBUSY' (another
  * index active, line attached elsewhere), 'EEXIST' (vector already routed), 'EINVAL', 'ECLOSED'.
  */
-import type { IrqInfo, PciInterrupts } from '../pci/device.ts';
+import type { IrqInfo, MsiMessageSink, PciInterrupts } from '../pci/device.ts';
 import { IrqLine } from '../irq/irq-line.ts';
+import { addNativeSource, removeNativeSource, type NativeIrqSource } from '../irq/blocking.ts';
 import type { NativeAddon, WatcherCallback } from '../native/addon-types.ts';
 import { Eventfd } from '../native/eventfd.ts';
 import {
@@ -27,6 +36,30 @@ import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } fro
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { DdkError } from '../errors.ts';
 import type { DeviceGate } from './vfio-gate.ts';
+
+const sourcesOf = new WeakMap<Eventfd, NativeIrqSource>();
+
+/** Closes eventfds (their watchers first) and takes them out of the blocking-wait registry. */
+function closeEventfds(eventfds: readonly Eventfd[]): void {
+  for (const e of eventfds) {
+    const source = sourcesOf.get(e);
+    if (source !== undefined) removeNativeSource(source);
+    e.close();
+  }
+}
+
+/** The message each vector of a config-enabled index carries (its capability / table entry now). */
+export interface MessageSource {
+  addressLo(vector: number): number;
+  addressHi(vector: number): number;
+  data(vector: number): number;
+}
+
+/** An index enabled through config space: its eventfds (watched), handed to the sink. */
+interface ConfigEnabled {
+  readonly index: IrqIndex;
+  readonly eventfds: Eventfd[];
+}
 
 export class VfioInterrupts implements PciInterrupts {
   readonly #addon: NativeAddon;
@@ -40,6 +73,8 @@ export class VfioInterrupts implements PciInterrupts {
   #routed = 0;
   /** Set by the device while it tears down (the gate is already closed, the fd still open). */
   #fdOpenForClose = false;
+  #sink: MsiMessageSink | null = null;
+  #configEnabled: ConfigEnabled | null = null;
 
   constructor(addon: NativeAddon, deviceFd: number, gate: DeviceGate) {
     this.#addon = addon;
@@ -99,6 +134,9 @@ export class VfioInterrupts implements PciInterrupts {
     if (this.#active === index && this.#lines[vector] !== null) {
       throw new DdkError('EEXIST', `attach: ${IRQ_INDEX_NAMES[index]} vector ${vector} already has a line; detach it first`);
     }
+    if (this.#configEnabled !== null && index !== VFIO_PCI_INTX_IRQ_INDEX) {
+      throw new DdkError('EBUSY', `attach: ${IRQ_INDEX_NAMES[this.#configEnabled.index]} was enabled through config space (a bus driver owns it); clear its Enable bit first`);
+    }
     if (line.attached) throw new DdkError('EBUSY', `attach: line '${line.name}' is already attached elsewhere`);
     if (this.#active === null) this.#enable(index);
     this.#lines[vector] = line;
@@ -120,13 +158,12 @@ export class VfioInterrupts implements PciInterrupts {
           const line = lines[v];
           if (line != null) line.deliver(n, boot, mono);
         };
-        efd.watch(callback);
+        this.#watch(efd, callback);
       }
-      this.#addon.vfioDeviceSetIrqs(this.#fd, {
-        index, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count, fds: eventfds.map((e) => e.fd),
-      });
+      // INTx while MSI is config-enabled: routed in JS now, set up in the kernel when MSI goes.
+      if (this.#configEnabled === null) this.#setEventfds(index, eventfds);
     } catch (error) {
-      for (const e of eventfds) e.close();
+      closeEventfds(eventfds);
       throw error;
     }
     this.#active = index;
@@ -154,17 +191,37 @@ export class VfioInterrupts implements PciInterrupts {
     for (const line of lines) line?.detach();
   }
 
+  /** The loop's watcher, and the same callback for a blocking wait on this thread (lib/irq/blocking.ts). */
+  #watch(efd: Eventfd, callback: WatcherCallback): void {
+    efd.watch(callback);
+    const source: NativeIrqSource = { fd: efd.fd, deliver: callback };
+    addNativeSource(source, this.#addon);
+    sourcesOf.set(efd, source);
+  }
+
+  #setEventfds(index: IrqIndex, eventfds: Eventfd[]): void {
+    this.#addon.vfioDeviceSetIrqs(this.#fd, {
+      index, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: eventfds.length, fds: eventfds.map((e) => e.fd),
+    });
+  }
+
+  /** DATA_NONE | ACTION_TRIGGER, count 0: the kernel tears the index down. */
+  #kernelDisable(index: IrqIndex): void {
+    if (!this.#gate.closed || this.#fdOpenForClose) {
+      this.#addon.vfioDeviceSetIrqs(this.#fd, { index, flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: 0 });
+    }
+  }
+
   /** DATA_NONE | ACTION_TRIGGER, count 0: the kernel disables the index; then watchers and fds go. */
   #disableIndex(): void {
     const index = this.#active;
     if (index === null) return;
     this.#active = null;
     try {
-      if (!this.#gate.closed || this.#fdOpenForClose) {
-        this.#addon.vfioDeviceSetIrqs(this.#fd, { index, flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: 0 });
-      }
+      // An INTx parked behind config-enabled MSI has no kernel trigger to tear down.
+      if (!(index === VFIO_PCI_INTX_IRQ_INDEX && this.#configEnabled !== null)) this.#kernelDisable(index);
     } finally {
-      for (const e of this.#eventfds) e.close();
+      closeEventfds(this.#eventfds);
       this.#eventfds = [];
       this.#lines = [];
       this.#routed = 0;
@@ -175,9 +232,74 @@ export class VfioInterrupts implements PciInterrupts {
   closeAll(): void {
     this.#fdOpenForClose = true;
     try {
+      if (this.#configEnabled !== null) this.#closeConfigEnabled();
       if (this.#active !== null) this.disable(this.#active);
     } finally {
       this.#fdOpenForClose = false;
+    }
+  }
+
+  setMessageSink(sink: MsiMessageSink | null): void {
+    this.#sink = sink;
+  }
+
+  /** The index currently enabled through config space, or null. */
+  get configEnabledIndex(): IrqIndex | null {
+    return this.#configEnabled?.index ?? null;
+  }
+
+  /**
+   * A config write set MSI Enable / MSI-X Enable. Returns false when `attach` already enabled that
+   * index (the kernel-style owner programs the capability after attaching: nothing to do). An INTx
+   * trigger is torn down first and comes back at `configDisable`. DdkError 'EBUSY' when the other
+   * message index is active.
+   */
+  configEnable(index: IrqIndex, count: number, source: MessageSource): boolean {
+    this.#gate.check();
+    if (this.#active === index) return false;
+    if (this.#configEnabled !== null) {
+      if (this.#configEnabled.index === index) return false;
+      throw new DdkError('EBUSY', `${IRQ_INDEX_NAMES[this.#configEnabled.index]} is enabled: disable it before enabling ${IRQ_INDEX_NAMES[index]} (PCI 3.0 §6.8.2: never both)`);
+    }
+    if (this.#active !== null && this.#active !== VFIO_PCI_INTX_IRQ_INDEX) {
+      throw new DdkError('EBUSY', `${IRQ_INDEX_NAMES[this.#active]} is active; disable it before enabling ${IRQ_INDEX_NAMES[index]}`);
+    }
+    const eventfds: Eventfd[] = [];
+    try {
+      for (let v = 0; v < count; v++) {
+        const efd = new Eventfd(this.#addon);
+        eventfds.push(efd);
+        // One closure per vector at enable time; each fire reads the message the vector carries now.
+        this.#watch(efd, (n, boot, mono) => {
+          this.#sink?.message(source.addressLo(v), source.addressHi(v), source.data(v), n, boot, mono);
+        });
+      }
+      if (this.#active === VFIO_PCI_INTX_IRQ_INDEX) this.#kernelDisable(VFIO_PCI_INTX_IRQ_INDEX);
+      this.#configEnabled = { index, eventfds };
+      this.#setEventfds(index, eventfds);
+    } catch (error) {
+      this.#configEnabled = null;
+      closeEventfds(eventfds);
+      if (this.#active === VFIO_PCI_INTX_IRQ_INDEX) this.#setEventfds(VFIO_PCI_INTX_IRQ_INDEX, this.#eventfds);
+      throw error;
+    }
+    return true;
+  }
+
+  /** A config write cleared the Enable bit: the index goes; a parked INTx line is set up again. */
+  configDisable(index: IrqIndex): void {
+    if (this.#configEnabled?.index !== index) return;
+    this.#closeConfigEnabled();
+    if (this.#active === VFIO_PCI_INTX_IRQ_INDEX && !this.#gate.closed) this.#setEventfds(VFIO_PCI_INTX_IRQ_INDEX, this.#eventfds);
+  }
+
+  #closeConfigEnabled(): void {
+    const enabled = this.#configEnabled as ConfigEnabled;
+    try {
+      this.#kernelDisable(enabled.index);
+    } finally {
+      this.#configEnabled = null;
+      closeEventfds(enabled.eventfds);
     }
   }
 
@@ -188,12 +310,14 @@ export class VfioInterrupts implements PciInterrupts {
   unmaskIntx(): void {
     this.#gate.check();
     if (this.#active !== VFIO_PCI_INTX_IRQ_INDEX) throw new DdkError('EINVAL', 'unmaskIntx: INTx is not enabled (attach a line to index 0 first)');
+    if (this.#configEnabled !== null) return; // parked: set up unmasked when MSI goes
     this.#setIrqs(VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, 0, 1);
   }
 
   maskIntx(): void {
     this.#gate.check();
     if (this.#active !== VFIO_PCI_INTX_IRQ_INDEX) throw new DdkError('EINVAL', 'maskIntx: INTx is not enabled (attach a line to index 0 first)');
+    if (this.#configEnabled !== null) return; // parked: the function does not assert its pin
     this.#setIrqs(VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, 0, 1);
   }
 

@@ -41,6 +41,11 @@ export { zx_vmar_map, zx_vmar_root_self, zx_vmar_unmap } from './syscalls/vmar.t
 export { zx_bti_create, zx_bti_pin, zx_iommu_create, zx_pmt_unpin } from './syscalls/dma.ts';
 export { zx_clock_get_boot, zx_clock_get_monotonic, zx_deadline_after } from './syscalls/clock.ts';
 export { zx_platform_attach } from './syscalls/platform.ts';
+// The PCI bus driver's MSI step (not a syscall: what src/devices/bus/drivers/pci does before a driver gets interrupts).
+export { disableMsiCapability, programMsiCapability, setMsixEnable } from './bus/msi-capability.ts';
+// Fuchsia's PCI device protocol (fuchsia.hardware.pci/Device as ddk::Pci), served by the bus-driver layer in bus/.
+export { Pci, type pci_bar_t, type pci_bar_result_t, type pci_device_info_t, type pci_interrupt_modes_t } from './bus/pci.ts';
+export * from './bus/pci-constants.ts';
 
 // The idiomatic tier (also re-exported by 'vfio-ddk').
 export { Interrupt, MsiAllocation, Port, ZxError, type InterruptEvent } from './idiomatic.ts';

@@ -35,6 +35,9 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
   packetQueued = false;
   #waitResolve: Resolve | null = null;
   #waitOut: Out<bigint> | null = null;
+  /** The blocking form's waiter: its status lands here instead of in a Promise. */
+  #syncStatus: number | null = null;
+  #stateBeforeSyncWait: InterruptState = InterruptState.IDLE;
   #hardware: InterruptHardware | null = null;
 
   constructor(flags: number, options: number) {
@@ -82,10 +85,66 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
   }
 
   #block(out: Out<bigint> | null): Promise<number> {
+    this.#enterWaiting(out);
+    return new Promise<number>(this.#setWaiter);
+  }
+
+  #enterWaiting(out: Out<bigint> | null): void {
     this.state = InterruptState.WAITING;
     if (this.#virtual) this.updateSignals(0, ZX_VIRTUAL_INTERRUPT_UNTRIGGERED);
     this.#waitOut = out;
-    return new Promise<number>(this.#setWaiter);
+  }
+
+  /**
+   * The blocking zx_interrupt_wait's first step (lib/zircon/blocking): the same table as `wait`, but
+   * a block registers a synchronous waiter and returns null; the caller then dispatches native
+   * interrupts until `takeSyncStatus()` is not null — the waiter woken exactly as the Promise would be.
+   */
+  beginWaitSync(out: Out<bigint> | null): number | null {
+    if (this.port !== null) return ZX_ERR_BAD_STATE;
+    const before = this.state;
+    switch (before) {
+      case InterruptState.DESTROYED:
+        return ZX_ERR_CANCELED;
+      case InterruptState.TRIGGERED:
+        this.state = InterruptState.NEEDACK;
+        this.#consume(out);
+        return ZX_OK;
+      case InterruptState.NEEDACK:
+        if (this.timestamp !== 0n) {
+          this.#consume(out);
+          return ZX_OK;
+        }
+        if ((this.flags & InterruptFlag.UNMASK_PREWAIT) !== 0) this.#hardware?.unmask();
+        break;
+      case InterruptState.IDLE:
+        break;
+      default:
+        return ZX_ERR_BAD_STATE;
+    }
+    this.#stateBeforeSyncWait = before;
+    this.#syncStatus = null;
+    this.#enterWaiting(out);
+    this.#waitResolve = this.#setSyncStatus;
+    return null;
+  }
+
+  readonly #setSyncStatus = (status: number): void => {
+    this.#syncStatus = status;
+  };
+
+  takeSyncStatus(): number | null {
+    const status = this.#syncStatus;
+    this.#syncStatus = null;
+    return status;
+  }
+
+  /** Nothing can ever wake the blocking waiter: it leaves, the object back as it was. */
+  abandonSyncWait(): void {
+    if (this.#waitResolve !== this.#setSyncStatus) return;
+    this.#waitResolve = null;
+    this.#waitOut = null;
+    if (this.state === InterruptState.WAITING) this.state = this.#stateBeforeSyncWait;
   }
 
   /** The Promise executor, bound once (no closure per wait). */

@@ -1,0 +1,82 @@
+/**
+ * eventfdWaitAny (native/blocking_wait.cc) and the per-thread registry of lib/irq/blocking.ts: which
+ * fd fired, the count read and the timestamps at the read; the deadline; the wake fd written by
+ * another thread; bad arguments as errors, never a hang.
+ */
+import t from 'tap';
+import { Worker } from 'node:worker_threads';
+import { addNativeSource, removeNativeSource, waitNativeSources, NO_DEADLINE } from '../../lib/irq/blocking.ts';
+import { native, skip, thrown } from './helpers.ts';
+
+const mono = (): bigint => process.hrtime.bigint();
+
+t.test('the fd that fired, its count and both clocks; a deadline in the past polls', { skip }, async (t) => {
+  const addon = native();
+  const a = addon.eventfdCreate(0, { nonblock: true });
+  const b = addon.eventfdCreate(0, { nonblock: true });
+  const fds = Int32Array.of(a, b);
+  const out = new BigUint64Array(3);
+  addon.eventfdWrite(b, 3);
+  const before = mono();
+  t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, out), 1, 'index of b');
+  t.equal(out[0], 3n, 'the count read');
+  t.ok((out[2] as bigint) >= before, 'CLOCK_MONOTONIC at the read');
+  t.ok((out[1] as bigint) >= (out[2] as bigint), 'CLOCK_BOOTTIME ≥ MONOTONIC');
+  t.equal(addon.eventfdRead(b), 0, 'the read consumed it');
+  t.equal(addon.eventfdWaitAny(fds, 2, 0n, -1, out), -1, 'nothing ready, deadline passed: -1 at once');
+  const start = mono();
+  t.equal(addon.eventfdWaitAny(fds, 2, mono() + 30_000_000n, -1, out), -1);
+  t.ok(mono() - start >= 30_000_000n, 'waited the whole 30 ms, not less');
+  for (const fd of [a, b]) addon.close(fd);
+});
+
+t.test('another thread ends the wait: an event on a watched fd, or the wake fd', { skip }, async (t) => {
+  const addon = native();
+  const irq = addon.eventfdCreate(0, { nonblock: true });
+  const wake = addon.eventfdCreate(0, { nonblock: true });
+  const writer = (fd: number, value: number): Worker => new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const { writeSync } = require('node:fs');
+    setTimeout(() => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(workerData.value)); writeSync(workerData.fd, b); }, 30);
+  `, { eval: true, workerData: { fd, value } });
+  const out = new BigUint64Array(3);
+  const w1 = writer(irq, 5);
+  t.equal(addon.eventfdWaitAny(Int32Array.of(irq), 1, NO_DEADLINE, wake, out), 0, 'blocked until the other thread wrote');
+  t.equal(out[0], 5n);
+  await new Promise((r) => w1.on('exit', r));
+  const w2 = writer(wake, 1);
+  t.equal(addon.eventfdWaitAny(Int32Array.of(irq), 1, NO_DEADLINE, wake, out), -2, 'the wake fd: -2');
+  await new Promise((r) => w2.on('exit', r));
+  t.equal(addon.eventfdRead(wake), 0, 'its count consumed');
+  for (const fd of [irq, wake]) addon.close(fd);
+});
+
+t.test('the registry dispatches to the source that fired, as the watcher would', { skip }, async (t) => {
+  const addon = native();
+  const fd = addon.eventfdCreate(0, { nonblock: true });
+  const got: [number, bigint][] = [];
+  const source = { fd, deliver: (count: number, _boot: bigint, monoNs: bigint) => { got.push([count, monoNs]); } };
+  addNativeSource(source, addon);
+  addon.eventfdWrite(fd, 2);
+  t.equal(waitNativeSources(NO_DEADLINE), 'event');
+  t.equal(got.length, 1);
+  t.equal(got[0]?.[0], 2);
+  t.equal(waitNativeSources(mono() + 5_000_000n), 'timeout');
+  removeNativeSource(source);
+  t.equal(waitNativeSources(NO_DEADLINE), 'none', 'no source, no wake fd, no deadline: it cannot end, so it does not start');
+  const start = mono();
+  t.equal(waitNativeSources(mono() + 20_000_000n), 'timeout', 'with a deadline it sleeps until then');
+  t.ok(mono() - start >= 20_000_000n);
+  addon.close(fd);
+});
+
+t.test('bad arguments: errors, never a hang', { skip }, async (t) => {
+  const addon = native();
+  const out = new BigUint64Array(3);
+  t.throws(() => addon.eventfdWaitAny([3] as unknown as Int32Array, 1, 0n, -1, out), TypeError);
+  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 2, 0n, -1, out), RangeError, 'count beyond the array');
+  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0 as unknown as bigint, -1, out), TypeError, 'deadline must be a bigint');
+  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0n, -1, new BigUint64Array(2)), TypeError, 'out too short');
+  t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(-1), 1, 0n, -1, out)), { code: 'EBADF' });
+  t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(999_999), 1, NO_DEADLINE, -1, out)), { code: 'EBADF' }, 'a closed fd: EBADF, not a hang');
+});
