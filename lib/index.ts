@@ -4,6 +4,7 @@ export * from './pci/index.ts';
 export * from './irq/index.ts';
 export * from './pci/edu-regs.ts';
 export * from './drivers/edu.ts';
+export { QemuEduDevice, type EduFuchsiaMode, type FactorialCallback } from './drivers/edu-fuchsia.ts';
 export * from './pci/host-memory.ts';
 export { Interrupt, Port, MsiAllocation, ZxError, type InterruptEvent } from './zircon/idiomatic.ts';
 export * from './drivers/nvme.ts';
