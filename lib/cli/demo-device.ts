@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { DdkError } from '../errors.ts';
 import { createEduDevice } from '../emu/edu.ts';
+import { buildCommand } from '../native/loader.ts';
 import type { PciDevice } from '../pci/device.ts';
 import { EDU_DEVICE_ID, EDU_VENDOR_ID } from '../pci/edu-regs.ts';
 import { normalizeBdf } from '../vfio/bdf.ts';
@@ -52,7 +53,8 @@ export function vfioEduOpener(ctx: CliContext, bdf: string): DeviceOpener {
 /** What to do when opening failed: the addon errors name their fix, the rest point at doctor. */
 export function openHint(error: unknown): string {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-  if (code === 'ERR_ADDON_MISSING' || code === 'ERR_ADDON_LOAD') return 'build the native addon: `npm run build:native` (needs cmake and g++)';
+  // `npm rebuild vfio-ddk` from a user's project, `npm run build:native` in a checkout (loader.ts).
+  if (code === 'ERR_ADDON_MISSING' || code === 'ERR_ADDON_LOAD') return `build the native addon: install cmake and g++, then \`${buildCommand()}\``;
   if (code === 'EACCES' || code === 'EPERM') return 'run as root, or give your user /dev/vfio/<group> and a memlock limit for DMA';
   return 'check the device and the host with `vfio-ddk doctor <bdf>` and `vfio-ddk info <bdf>`';
 }

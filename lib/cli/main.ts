@@ -3,11 +3,14 @@
  * (exit-codes.ts) and prints every error as "vfio-ddk <verb>: message" naming what to do next.
  * `main` never calls process.exit, so tests call it directly with a fixture context.
  */
-import { parseVerbArgs, verbHelp } from './args.ts';
+import { parseVerbArgs, verbHelp, wantsJson } from './args.ts';
 import { createContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes.ts';
+import { printJson } from './output.ts';
+import { didYouMean } from './suggest.ts';
 import type { Verb } from './verb.ts';
+import { packageVersion } from './version.ts';
 import { benchVerb } from './verbs/bench.ts';
 import { bindVerb } from './verbs/bind.ts';
 import { demoVerb } from './verbs/demo.ts';
@@ -15,6 +18,7 @@ import { doctorVerb } from './verbs/doctor.ts';
 import { guestVerb } from './verbs/guest.ts';
 import { infoVerb } from './verbs/info.ts';
 import { irqtopVerb } from './verbs/irqtop.ts';
+import { irqThreadVerb } from './verbs/irq-thread.ts';
 import { listVerb } from './verbs/list.ts';
 import { unbindVerb } from './verbs/unbind.ts';
 
@@ -26,16 +30,24 @@ export const VERBS: readonly Verb[] = [
   doctorVerb,
   irqtopVerb,
   demoVerb,
+  irqThreadVerb,
   guestVerb,
   benchVerb,
 ];
 
 export function mainHelp(): string {
   const width = Math.max(...VERBS.map((v) => v.spec.name.length));
-  return ['Usage: vfio-ddk <command> [options]   (vfio-ddk <command> --help for details)', '', 'Commands:',
+  return ['Usage: vfio-ddk <command> [options]   (vfio-ddk <command> --help for details; vfio-ddk --version)', '', 'Commands:',
     ...VERBS.map((v) => `  ${v.spec.name.padEnd(width)}  ${v.spec.summary}`), '',
     'Environment: VFIO_DDK_SYSFS, VFIO_DDK_PROCFS, VFIO_DDK_DEVFS, VFIO_DDK_STATE_DIR override /sys, /proc, /dev, /run/vfio-ddk.',
     EXIT_CODES_HELP, ''].join('\n');
+}
+
+/** With --json, an error is a JSON document on stdout too, so a script always has something to parse. */
+function errorJson(err: unknown, status: number): unknown {
+  const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code
+    : err instanceof UsageError ? 'ERR_USAGE' : null;
+  return { ok: false, exitStatus: status, error: { code, message: err instanceof Error ? err.message : String(err) } };
 }
 
 /** Runs the command line `argv` (without "node" and the script) and returns the exit status. */
@@ -46,9 +58,17 @@ export async function main(argv: readonly string[], overrides: Partial<CliContex
     (name === undefined ? ctx.stderr : ctx.stdout)(mainHelp());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  if (name === '--version') {
+    ctx.stdout(wantsJson(rest) ? `${JSON.stringify({ version: packageVersion() })}\n` : `vfio-ddk ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
   const verb = VERBS.find((v) => v.spec.name === name);
   if (verb === undefined) {
-    ctx.stderr(`vfio-ddk: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`);
+    const names = VERBS.map((v) => v.spec.name);
+    const hint = name.startsWith('-') ? ' (options go after the command: vfio-ddk <command> [options])' : didYouMean(name, names);
+    const message = `unknown command ${JSON.stringify(name)}${hint}`;
+    if (wantsJson(rest)) printJson(ctx, errorJson(new UsageError(message), EXIT_USAGE));
+    ctx.stderr(`vfio-ddk: ${message}\n\n${mainHelp()}`);
     return EXIT_USAGE;
   }
   try {
@@ -60,9 +80,11 @@ export async function main(argv: readonly string[], overrides: Partial<CliContex
     return await verb.run(args, ctx);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    const status = exitCodeFor(err);
+    if (wantsJson(rest) && 'json' in verb.spec.options) printJson(ctx, errorJson(err, status));
     ctx.stderr(`vfio-ddk ${name}: ${message}\n`);
     if (err instanceof UsageError) ctx.stderr(`Run \`vfio-ddk ${name} --help\` for usage.\n`);
-    return exitCodeFor(err);
+    return status;
   }
 }
 

@@ -10,16 +10,21 @@
  * illumos `ddi_intr_add_handler` handler …), which calls `onInterrupt()` on the event loop whenever
  * vector 0 fires. A spurious call is harmless: it reaps nothing.
  *
- * Admin commands run one at a time (queued in call order). Errors: DdkError 'ENODEV' (not an NVMe
- * controller), 'ENOTSUP' (no NVM command set or no 4 KiB pages), 'ETIMEDOUT' (a controller state or a
- * completion did not come in time — the message says which), 'EIO' (the controller reported Fatal
- * Status or a command failed: the message carries SCT / SC), 'ECLOSED' (driver or device closed while
- * waiting, or used after close), 'EBUSY' (admin SQ full after commands timed out); RangeError for
- * bad arguments.
+ * Admin commands run one at a time (queued in call order). Each takes `{ timeoutMs, signal }`
+ * (wait.ts): the command's own limit (default `commandTimeoutMs`) and an AbortSignal; a timed-out or
+ * aborted command stops being waited for (its late completion is reaped and dropped, §4.6 CID).
+ * Errors: DdkError 'ENODEV' (not an NVMe controller), 'ENOTSUP' (no NVM command set or no 4 KiB
+ * pages), 'ETIMEDOUT' (a controller state or a completion did not come in time — the message says
+ * which), 'ABORT_ERR' (the call's signal was aborted; name 'AbortError'), 'EIO' (the controller
+ * reported Fatal Status or a command failed: the message carries SCT / SC), 'ECLOSED' (driver or
+ * device closed while waiting, or used after close), 'EBUSY' (admin SQ full after commands timed
+ * out); TypeError for a missing device or wrong-typed options, RangeError for out-of-range values.
  */
 import type { DmaBuffer, PciDevice, PciRegion } from '../pci/device.ts';
 import { IrqLine } from '../irq/irq-line.ts';
 import { DdkError } from '../errors.ts';
+import { checkWaitOptions, createWaiter, throwIfAborted } from './wait.ts';
+import type { WaitOptions, Waiter } from './wait.ts';
 import { PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../pci/regs.ts';
 import { VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
 import {
@@ -33,6 +38,7 @@ import {
 import { type NvmeControllerInfo, type NvmeNamespaceInfo, parseIdentifyController, parseIdentifyNamespace } from './nvme-identify.ts';
 
 export type { NvmeControllerInfo, NvmeNamespaceInfo } from './nvme-identify.ts';
+export type { WaitOptions } from './wait.ts';
 export type NvmeInterruptMode = 'msix' | 'external';
 
 export interface NvmeOpenOptions {
@@ -44,14 +50,14 @@ export interface NvmeOpenOptions {
   commandTimeoutMs?: number;
   /** How long CSTS.RDY / SHST transitions may take (default CAP.TO × 500 ms, §3.1.1). */
   readyTimeoutMs?: number;
+  /** Aborts the bring-up (the waits for CSTS.RDY): open rejects with 'ABORT_ERR' and releases everything. */
+  signal?: AbortSignal;
 }
 
 interface Pending {
   cid: number;
   what: string;
-  resolve: (completion: { dw0: number }) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  waiter: Waiter<{ dw0: number }>;
 }
 
 const DEFAULT_ENTRIES = 32;
@@ -108,7 +114,11 @@ export class NvmeDriver {
    * (§7.6.1 steps 1–5). Resolves when CSTS.RDY = 1.
    */
   static async open(device: PciDevice, options: NvmeOpenOptions = {}): Promise<NvmeDriver> {
-    if (options === null || typeof options !== 'object') throw new RangeError('NvmeDriver.open: options must be an object');
+    if (device === null || typeof device !== 'object' || !('config' in device) || !('irq' in device)) {
+      throw new TypeError(`NvmeDriver.open: device must be a PciDevice (from openVfioDevice or createNvmeDevice), got ${device === null ? 'null' : typeof device}`);
+    }
+    if (options === null || typeof options !== 'object') throw new TypeError('NvmeDriver.open: options must be an object');
+    const { signal } = checkWaitOptions('NvmeDriver.open', { signal: options.signal });
     const mode = options.interrupts ?? 'msix';
     if (mode !== 'msix' && mode !== 'external') throw new RangeError(`NvmeDriver.open: interrupts must be 'msix' or 'external', got ${String(mode)}`);
     const entries = options.adminQueueEntries ?? DEFAULT_ENTRIES;
@@ -119,9 +129,10 @@ export class NvmeDriver {
     if (classCode !== PCI_CLASS_STORAGE_EXPRESS) {
       throw new DdkError('ENODEV', `${device.bdf} has class 0x${classCode.toString(16).padStart(6, '0')}, not an NVM Express controller (0x010802)`);
     }
+    throwIfAborted('NvmeDriver.open', signal);
     const driver = new NvmeDriver(device, mode, entries, options);
     try {
-      await driver.#initialize();
+      await driver.#initialize(signal);
     } catch (error) {
       driver.#release();
       throw error;
@@ -167,25 +178,33 @@ export class NvmeDriver {
     return this.#closed;
   }
 
+  /** Admin commands being waited for (0 or 1); 0 after a timeout or abort — nothing is left behind. */
+  get pendingWaits(): number {
+    return this.#pending === null ? 0 : 1;
+  }
+
   /** The driver's own line on MSI-X vector 0 ('msix' mode; null for 'external'): its counters show deliveries. */
   get interruptLine(): IrqLine | null {
     return this.#line;
   }
 
   /** §5.15.2.2 Identify Controller (CNS 1). */
-  async identifyController(): Promise<NvmeControllerInfo> {
-    return parseIdentifyController(await this.#identify(NVME_CNS.CONTROLLER, 0, 'Identify Controller'));
+  async identifyController(options?: WaitOptions): Promise<NvmeControllerInfo> {
+    const wait = checkWaitOptions('identifyController', options);
+    return parseIdentifyController(await this.#identify(NVME_CNS.CONTROLLER, 0, 'Identify Controller', wait));
   }
 
   /** §5.15.2.1 Identify Namespace (CNS 0). An inactive NSID reads as zeros (size 0). */
-  async identifyNamespace(nsid: number): Promise<NvmeNamespaceInfo> {
+  async identifyNamespace(nsid: number, options?: WaitOptions): Promise<NvmeNamespaceInfo> {
     if (!Number.isInteger(nsid) || nsid < 1 || nsid >= 0xffff_ffff) throw new RangeError(`identifyNamespace: nsid must be in 1..0xfffffffe, got ${String(nsid)}`);
-    return parseIdentifyNamespace(nsid, await this.#identify(NVME_CNS.NAMESPACE, nsid, `Identify Namespace ${nsid}`));
+    const wait = checkWaitOptions('identifyNamespace', options);
+    return parseIdentifyNamespace(nsid, await this.#identify(NVME_CNS.NAMESPACE, nsid, `Identify Namespace ${nsid}`, wait));
   }
 
   /** §5.15.2.3 Active Namespace ID list (CNS 2), from NSID 1. */
-  async activeNamespaces(): Promise<number[]> {
-    const data = await this.#identify(NVME_CNS.ACTIVE_NS_LIST, 0, 'Identify Active Namespace List');
+  async activeNamespaces(options?: WaitOptions): Promise<number[]> {
+    const wait = checkWaitOptions('activeNamespaces', options);
+    const data = await this.#identify(NVME_CNS.ACTIVE_NS_LIST, 0, 'Identify Active Namespace List', wait);
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const ids: number[] = [];
     for (let at = 0; at < data.length; at += 4) {
@@ -197,10 +216,11 @@ export class NvmeDriver {
   }
 
   /** §5.21.1.7 Number of Queues (Get Features): I/O SQs and CQs allocated, as counts (not 0's based). */
-  async numberOfQueues(): Promise<{ submission: number; completion: number }> {
+  async numberOfQueues(options?: WaitOptions): Promise<{ submission: number; completion: number }> {
+    const wait = checkWaitOptions('numberOfQueues', options);
     const { dw0 } = await this.#command(NVME_ADMIN_OPC.GET_FEATURES, 'Get Features (Number of Queues)', (sqe) => {
       sqe.setUint32(NVME_SQE.CDW10, NVME_FID.NUMBER_OF_QUEUES, true);
-    });
+    }, wait);
     return { submission: (dw0 & 0xffff) + 1, completion: (dw0 >>> 16) + 1 };
   }
 
@@ -259,11 +279,9 @@ export class NvmeDriver {
       this.#sqHead = cq.getUint32(at + NVME_CQE.DW2, true) & 0xffff;
       const pending = this.#pending;
       if (pending === null || pending.cid !== (dw3 & 0xffff)) continue;
-      this.#pending = null;
-      clearTimeout(pending.timer);
       const status = dw3 >>> NVME_CQE_STATUS_SHIFT;
-      if (status === 0) pending.resolve({ dw0: cq.getUint32(at + NVME_CQE.DW0, true) });
-      else pending.reject(this.#statusError(pending.what, status));
+      if (status === 0) pending.waiter.resolve({ dw0: cq.getUint32(at + NVME_CQE.DW0, true) });
+      else pending.waiter.reject(this.#statusError(pending.what, status));
     }
     if (reaped === 0) return;
     this.completions += reaped;
@@ -271,12 +289,12 @@ export class NvmeDriver {
   }
 
   /** §7.6.1 steps 1–5. */
-  async #initialize(): Promise<void> {
+  async #initialize(signal?: AbortSignal): Promise<void> {
     const bar = this.#regs();
     // Step 1: reset the controller and wait until it reports not ready (§7.3.2).
     const cc = bar.read32(NVME_REG.CC);
     if ((cc & NVME_CC_EN) !== 0) bar.write32(NVME_REG.CC, cc & ~NVME_CC_EN);
-    await this.#waitStatus(NVME_CSTS_RDY, 0, 'CSTS.RDY did not clear after CC.EN = 0 (controller reset)');
+    await this.#waitStatus(NVME_CSTS_RDY, 0, 'CSTS.RDY did not clear after CC.EN = 0 (controller reset)', signal);
     // Step 2: the admin queues. The CQ's phase tags start at 0 (§4.6), the host's expected phase at 1.
     this.#asq.bytes.fill(0);
     this.#acq.bytes.fill(0);
@@ -295,13 +313,14 @@ export class NvmeDriver {
     bar.write32(NVME_REG.CC, config);
     bar.write32(NVME_REG.CC, config | NVME_CC_EN);
     // Step 5: wait for CSTS.RDY = 1 (CAP.TO bounds it).
-    await this.#waitStatus(NVME_CSTS_RDY, NVME_CSTS_RDY, 'CSTS.RDY did not become 1 after CC.EN = 1 (controller enable)');
+    await this.#waitStatus(NVME_CSTS_RDY, NVME_CSTS_RDY, 'CSTS.RDY did not become 1 after CC.EN = 1 (controller enable)', signal);
   }
 
   /** Polls CSTS until `(CSTS & mask) === want`; CFS → 'EIO'; past the ready timeout → 'ETIMEDOUT'. */
-  async #waitStatus(mask: number, want: number, what: string): Promise<void> {
+  async #waitStatus(mask: number, want: number, what: string, signal?: AbortSignal): Promise<void> {
     const deadline = performance.now() + this.#readyTimeoutMs;
     for (let polls = 0; ; polls++) {
+      throwIfAborted(`${this.device.bdf}: waiting until ${what.replace(/ did not .*/, '')}`, signal);
       const csts = this.#regs().read32(NVME_REG.CSTS);
       if ((csts & mask) === want) return;
       if ((csts & NVME_CSTS_CFS) !== 0 && want !== 0) throw new DdkError('EIO', `${this.device.bdf}: Controller Fatal Status (CSTS 0x${csts.toString(16)}) while waiting: ${what}`);
@@ -310,21 +329,23 @@ export class NvmeDriver {
     }
   }
 
-  async #identify(cns: number, nsid: number, what: string): Promise<Uint8Array> {
+  async #identify(cns: number, nsid: number, what: string, wait: WaitOptions): Promise<Uint8Array> {
     await this.#command(NVME_ADMIN_OPC.IDENTIFY, what, (sqe) => {
       this.#data.bytes.fill(0);
       sqe.setUint32(NVME_SQE.NSID, nsid, true);
       sqe.setUint32(NVME_SQE.PRP1, Number(this.#data.iova & 0xffff_ffffn), true);
       sqe.setUint32(NVME_SQE.PRP1 + 4, Math.floor(Number(this.#data.iova) / TWO_32), true);
       sqe.setUint32(NVME_SQE.CDW10, cns, true);
-    });
+    }, wait);
     return this.#data.bytes.slice(0, NVME_IDENTIFY_DATA_SIZE);
   }
 
   /** §7.2 Submit: fill the SQ entry at the tail, advance the tail, ring the SQ 0 tail doorbell, await completion. */
-  #command(opcode: number, what: string, fill: (sqe: DataView) => void): Promise<{ dw0: number }> {
+  #command(opcode: number, what: string, fill: (sqe: DataView) => void, wait: WaitOptions = {}): Promise<{ dw0: number }> {
     return this.#serialize(() => {
       const bar = this.#regs();
+      // Aborted while queued behind another command: never submit it.
+      throwIfAborted(`${this.device.bdf}: ${what}`, wait.signal);
       const csts = bar.read32(NVME_REG.CSTS);
       if ((csts & NVME_CSTS_RDY) === 0 || (csts & NVME_CSTS_CFS) !== 0) {
         throw new DdkError('EIO', `${this.device.bdf}: controller not ready (CSTS 0x${csts.toString(16)}) for ${what}: reset() it`);
@@ -340,16 +361,15 @@ export class NvmeDriver {
       fill(sqe);
       sqe.setUint32(NVME_SQE.CDW0, (opcode | cid << NVME_SQE_CID_SHIFT) >>> 0, true);
       this.#sqTail = (this.#sqTail + 1) % this.#entries;
-      const done = new Promise<{ dw0: number }>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.#pending = null;
-          reject(new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} (opcode 0x${opcode.toString(16)}, CID ${cid}) did not complete within `
-            + `${this.#commandTimeoutMs} ms: no entry with phase tag ${this.#phase} at admin CQ head ${this.#cqHead} after ${this.interrupts} interrupt(s)`));
-        }, this.#commandTimeoutMs);
-        this.#pending = { cid, what, resolve, reject, timer };
-      });
+      const waiter = createWaiter<{ dw0: number }>(`${this.device.bdf}: ${what}`, { timeoutMs: wait.timeoutMs ?? this.#commandTimeoutMs, ...(wait.signal === undefined ? {} : { signal: wait.signal }) },
+        (ms) => new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} (opcode 0x${opcode.toString(16)}, CID ${cid}) did not complete within `
+          + `${ms} ms: no entry with phase tag ${this.#phase} at admin CQ head ${this.#cqHead} after ${this.interrupts} interrupt(s)`),
+        () => {
+          if (this.#pending?.cid === cid) this.#pending = null;
+        });
+      this.#pending = { cid, what, waiter };
       bar.write32(nvmeSqTailDoorbell(0, this.#dstrd), this.#sqTail);
-      return done;
+      return waiter.promise;
     });
   }
 
@@ -378,11 +398,7 @@ export class NvmeDriver {
   }
 
   #rejectPending(error: DdkError): void {
-    const pending = this.#pending;
-    this.#pending = null;
-    if (pending === null) return;
-    clearTimeout(pending.timer);
-    pending.reject(error);
+    this.#pending?.waiter.reject(error);
   }
 
   /** Detaches the interrupt, frees the DMA buffers; nothing of the driver stays on the device. */

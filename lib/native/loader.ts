@@ -1,8 +1,11 @@
 /**
  * Finds and loads the native addon, in this order:
  *   1. `VFIO_DDK_ADDON` (an explicit .node path, e.g. the ASan build in build/asan/Release);
- *   2. a prebuild in `prebuilds/<platform>-<arch>/*.node` under the package root (no compiler needed);
- *   3. the local cmake-js build (build/Release/vfio_ddk.node) through `bindings`.
+ *   2. the local cmake-js build (build/Release/vfio_ddk.node) through `bindings`, when it exists;
+ *   3. a prebuild in `prebuilds/<platform>-<arch>/*.node` under the package root (no compiler needed).
+ * A local build wins over a prebuild because only a checkout has both (`npm pack` leaves prebuilds/
+ * behind, and a later `npm run build:native` must not be shadowed by it); an installed package has
+ * build/ only when its install compiled, which scripts/install.mjs does only without a prebuild.
  * Otherwise `loadNative()` throws DdkError 'ERR_ADDON_MISSING' saying how to build it, and
  * `tryLoadNative()` returns null and remembers why (`nativeLoadError()`).
  *
@@ -12,7 +15,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DdkError } from '../errors.ts';
 import { setBootOffset } from '../irq/clock.ts';
@@ -23,8 +26,21 @@ import { nativeHostMemoryAllocator } from './native-host-memory.ts';
 export type NativeSource = 'prebuild' | 'local' | 'env';
 
 const ADDON_FILE = 'vfio_ddk.node';
-const BUILD_HELP =
-  'build it with `npm run build:native` (needs cmake >= 3.15 and g++ with C++17), or install a package that ships prebuilds/';
+
+/**
+ * The command that builds the addon from where the user stands: `npm rebuild vfio-ddk` in a project
+ * that installed the package (under node_modules/), `npm run build:native` in a checkout of it.
+ * scripts/install.mjs buildCommand says the same at install time.
+ */
+export function buildCommand(root = packageRoot()): string {
+  return root.split(sep).includes('node_modules') ? 'npm rebuild vfio-ddk' : 'npm run build:native';
+}
+
+/** What to do when the addon is missing, for the package at `root` (exported for tests). */
+export function addonBuildHelp(root = packageRoot()): string {
+  return `the VFIO backend is unavailable (emulated devices still work): install cmake (>= 3.15) and g++ (C++17), then run \`${buildCommand(root)}\``
+    + `${buildCommand(root) === 'npm rebuild vfio-ddk' ? ' in your project' : ''}`;
+}
 
 /** The package root: lib/native/loader.ts and dist/native/loader.js are both two levels down. */
 export function packageRoot(): string {
@@ -50,9 +66,9 @@ function locate(root: string): { addon: NativeAddon; source: NativeSource; path:
     const path = resolve(override);
     return { addon: require(path) as NativeAddon, source: 'env', path };
   }
-  const prebuild = findPrebuild(root);
-  if (prebuild !== null) return { addon: require(prebuild) as NativeAddon, source: 'prebuild', path: prebuild };
   const local = join(root, 'build', 'Release', ADDON_FILE);
+  const prebuild = findPrebuild(root);
+  if (prebuild !== null && !existsSync(local)) return { addon: require(prebuild) as NativeAddon, source: 'prebuild', path: prebuild };
   const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
   try {
     return { addon: bindings({ bindings: ADDON_FILE, module_root: root }), source: 'local', path: local };
@@ -60,9 +76,9 @@ function locate(root: string): { addon: NativeAddon; source: NativeSource; path:
     // `bindings` says "Could not locate the bindings file" when nothing is built; a .node that exists
     // but fails to load (wrong ABI, missing ASan runtime) is reported as it is.
     if (error instanceof Error && error.message.startsWith('Could not locate the bindings file')) {
-      throw new DdkError('ERR_ADDON_MISSING', `vfio-ddk native addon not found (no prebuild for ${process.platform}-${process.arch}, no ${join('build', 'Release', ADDON_FILE)}): ${BUILD_HELP}`, { cause: error });
+      throw new DdkError('ERR_ADDON_MISSING', `vfio-ddk native addon not found (no prebuild for ${process.platform}-${process.arch}, no ${join('build', 'Release', ADDON_FILE)}): ${addonBuildHelp(root)}`, { cause: error });
     }
-    throw new DdkError('ERR_ADDON_LOAD', `vfio-ddk native addon ${local} failed to load: ${String((error as Error).message)}; rebuild it with \`npm run build:native\``, { cause: error });
+    throw new DdkError('ERR_ADDON_LOAD', `vfio-ddk native addon ${local} failed to load: ${String((error as Error).message)}; rebuild it with \`${buildCommand(root)}\``, { cause: error });
   }
 }
 

@@ -165,7 +165,7 @@ t.test('demo --device without the native addon: the open step fails with `npm ru
   t.equal(r.code, 1);
   t.match(r.stdout, /✗ open the device and identify it FAILED/);
   t.match(r.stderr, /step "open" .*failed: ERR_ADDON_MISSING: vfio-ddk native addon not found/);
-  t.match(r.stderr, /what to do: build the native addon: `npm run build:native`/);
+  t.match(r.stderr, /what to do: build the native addon: install cmake and g\+\+, then `npm run build:native`/, 'a checkout names build:native (an installed package: npm rebuild vfio-ddk, test/native/loader.test.ts)');
   const noExport = await runCli(['demo', '--device', '0000:00:01.0'], fx, { importVfio: async () => ({}) });
   t.equal(noExport.code, 1);
   t.match(noExport.stderr, /no openVfioDevice/);

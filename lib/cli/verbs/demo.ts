@@ -56,7 +56,7 @@ async function runDemo(ctx: CliContext, deps: DemoDependencies, target: { opener
 
 /** Boots the guest with an edu bound to vfio-pci and runs this package's `demo --device` inside. */
 async function runDemoInGuest(ctx: CliContext, deps: DemoDependencies, json: boolean): Promise<number> {
-  const runInGuest = await deps.loadGuestRunner();
+  const runInGuest = await deps.loadGuestRunner((message) => ctx.stderr(`[guest] ${message}\n`));
   const root = packageRoot();
   const bin = [process.execPath, join(root, 'bin', 'vfio-ddk.mjs')].map(shellQuote).join(' ');
   const command = `${bin} demo --device "$VFIO_DDK_EDU_BDF"${json ? ' --json' : ''}`;

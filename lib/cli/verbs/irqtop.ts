@@ -6,9 +6,10 @@
 import { join } from 'node:path';
 import { normalizeBdf } from '../../vfio/bdf.ts';
 import { readText } from '../../vfio/sysfs-files.ts';
-import { JSON_OPTION, numberOption } from '../args.ts';
+import { JSON_OPTION, integerOption, numberOption } from '../args.ts';
 import type { CliContext } from '../context.ts';
-import { EXIT_NOT_FOUND, EXIT_OK } from '../exit-codes.ts';
+import { DdkError } from '../../errors.ts';
+import { EXIT_OK } from '../exit-codes.ts';
 import { formatTable, toJson } from '../output.ts';
 import { parseProcInterrupts, vectorRates } from '../proc-interrupts.ts';
 import type { InterruptVector, VectorRate } from '../proc-interrupts.ts';
@@ -58,16 +59,14 @@ export const irqtopVerb: Verb = {
   },
   async run(args, ctx) {
     const seconds = numberOption(args, 'interval', 1, 0.1, 3600);
-    const count = args.values['once'] === true ? 1 : numberOption(args, 'count', Infinity, 1, Number.MAX_SAFE_INTEGER);
+    const count = args.values['once'] === true ? 1 : integerOption(args, 'count', Infinity, 1, Number.MAX_SAFE_INTEGER);
     const bdfArg = args.values['bdf'];
     const bdf = typeof bdfArg === 'string' ? normalizeBdf(bdfArg) : null;
     const all = args.values['all'] === true;
     const json = args.values['json'] === true;
     let before = sample(ctx, all, bdf);
-    if (before === null) {
-      ctx.stderr(`vfio-ddk irqtop: cannot read ${join(ctx.procRoot, 'interrupts')}\n`);
-      return EXIT_NOT_FOUND;
-    }
+    // Thrown, not printed, so that --json answers in JSON here too (main.ts); ENOENT → exit 3.
+    if (before === null) throw new DdkError('ENOENT', `cannot read ${join(ctx.procRoot, 'interrupts')}: no such file (is /proc mounted?)`);
     let t0 = ctx.now();
     for (let refresh = 0; refresh < count; refresh += 1) {
       try {
