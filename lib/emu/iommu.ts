@@ -33,6 +33,28 @@ interface Entry {
   readonly write: boolean;
 }
 
+interface Placement {
+  readonly minIova: number;
+  readonly maxIova: bigint | null;
+  readonly align: number;
+}
+
+/** DmaMapOptions minIova / maxIova / align (lib/pci/device.ts), checked. */
+function placement(options: DmaMapOptions): Placement {
+  const { minIova = 0n, maxIova, align = BigInt(PAGE_SIZE) } = options;
+  if (typeof minIova !== 'bigint' || minIova < 0n || (maxIova !== undefined && (typeof maxIova !== 'bigint' || maxIova < minIova))) {
+    throw new RangeError(`map: minIova/maxIova must be bigints with 0 ≤ minIova ≤ maxIova, got ${String(minIova)}/${String(maxIova)}`);
+  }
+  if (typeof align !== 'bigint' || align <= 0n || (align & (align - 1n)) !== 0n || align > 1n << 47n) {
+    throw new RangeError(`map: align must be a power-of-two bigint, got ${String(align)}`);
+  }
+  return {
+    minIova: Number(minIova < BigInt(EMU_IOVA_LIMIT) ? minIova : BigInt(EMU_IOVA_LIMIT)),
+    maxIova: maxIova ?? null,
+    align: Math.max(PAGE_SIZE, Number(align)),
+  };
+}
+
 function checkMask(mask: bigint): void {
   if (typeof mask !== 'bigint' || mask < 0xfffn || mask > 0xffff_ffff_ffff_ffffn || (mask & (mask + 1n)) !== 0n) {
     throw new RangeError(`DMA mask must be a bigint 2^n − 1 with 12 ≤ n ≤ 64, got ${String(mask)}`);
@@ -95,7 +117,7 @@ export class EmuIommu implements PciDma {
     }
     const length = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     if (length > memory.bytes.length) throw new RangeError(`map: ${size} bytes round up to ${length}, more than the memory's ${memory.bytes.length}`);
-    const iova = options.iova === undefined ? this.#findHole(length) : this.#checkIova(options.iova, length);
+    const iova = options.iova === undefined ? this.#findHole(length, placement(options)) : this.#checkIova(options.iova, length);
     const entry: Entry = {
       iova, size: length, bytes: memory.bytes.subarray(0, length),
       read: options.read ?? true, write: options.write ?? true,
@@ -181,12 +203,14 @@ export class EmuIommu implements PciDma {
     return false;
   }
 
-  #findHole(length: number): number {
-    const limit = Math.min(Number(this.#mask) + 1, EMU_IOVA_LIMIT);
-    let candidate = ALLOC_START;
+  #findHole(length: number, place: Placement): number {
+    const top = place.maxIova !== null && place.maxIova < this.#mask ? place.maxIova : this.#mask;
+    const limit = Math.min(Number(top) + 1, EMU_IOVA_LIMIT);
+    const up = (v: number): number => Math.ceil(v / place.align) * place.align;
+    let candidate = up(Math.max(ALLOC_START, place.minIova));
     for (const entry of this.#entries) {
       if (candidate + length <= entry.iova) break;
-      candidate = Math.max(candidate, entry.iova + entry.size);
+      candidate = Math.max(candidate, up(entry.iova + entry.size));
     }
     if (candidate + length > limit) {
       throw new DdkError('ENOSPC', `no ${length}-byte IOVA range free below the DMA mask 0x${this.#mask.toString(16)}: free buffers or widen the mask`);

@@ -55,16 +55,25 @@ export class IovaAllocator {
     }
   }
 
-  /** Picks a free, page-aligned `[iova, iova + size)` with iova + size − 1 ≤ `limit` (the DMA mask). */
-  alloc(size: bigint, limit: bigint = U64_MAX): bigint {
+  /**
+   * Picks a free, page-aligned `[iova, iova + size)` with iova + size − 1 ≤ `limit` (the DMA mask),
+   * iova ≥ `min` and iova a multiple of `align` (a power of two; at least the page size).
+   */
+  alloc(size: bigint, limit: bigint = U64_MAX, min = 0n, align = this.pageSize): bigint {
     this.#checkSize(size);
+    if (typeof align !== 'bigint' || align <= 0n || (align & (align - 1n)) !== 0n) {
+      throw new RangeError(`IOVA alignment must be a power-of-two bigint, got ${String(align)}`);
+    }
+    const step = align > this.pageSize ? align : this.pageSize;
+    const up = (v: bigint): bigint => (v + step - 1n) & ~(step - 1n);
     for (const range of this.ranges) {
-      let candidate = this.#roundUp(range.start > this.pageSize ? range.start : this.pageSize);
+      const floor = range.start > this.pageSize ? range.start : this.pageSize;
+      let candidate = up(floor > min ? floor : min);
       const last = range.end < limit ? range.end : limit;
       for (const u of this.#used) {
         if (u.end <= candidate) continue;
         if (candidate + size <= u.start) break;
-        candidate = this.#roundUp(u.end);
+        candidate = up(u.end);
       }
       if (candidate + size - 1n <= last) {
         this.#insert(candidate, size);

@@ -112,15 +112,22 @@ export class VfioDma implements PciDma {
     const page = Number(this.#iommu.pageSize > 4096n ? this.#iommu.pageSize : 4096n);
     const length = BigInt(Math.ceil(size / page) * page);
     if (length > BigInt(memory.bytes.length)) throw new RangeError(`dma.map: ${size} bytes round up to ${length}, more than the memory's ${memory.bytes.length}`);
-    const iova = this.#mapAt(memory.vaddr, length, options.iova, options.read ?? true, options.write ?? true);
+    const iova = this.#mapAt(memory.vaddr, length, options.iova, options.read ?? true, options.write ?? true, options);
     const live: Live = { iova, length, release: () => {} };
     this.#live.add(live);
     return { iova, size: Number(length), unmap: () => this.#drop(live) };
   }
 
-  #mapAt(vaddr: bigint, length: bigint, fixed: bigint | undefined, read: boolean, write: boolean): bigint {
+  #mapAt(vaddr: bigint, length: bigint, fixed: bigint | undefined, read: boolean, write: boolean, place: DmaMapOptions = {}): bigint {
     let iova: bigint;
-    if (fixed === undefined) iova = this.#iovas.alloc(length, this.#mask);
+    if (fixed === undefined) {
+      const { minIova = 0n, maxIova, align = 1n } = place;
+      if (typeof minIova !== 'bigint' || minIova < 0n || (maxIova !== undefined && (typeof maxIova !== 'bigint' || maxIova < minIova))) {
+        throw new RangeError(`dma.map: minIova/maxIova must be bigints with 0 ≤ minIova ≤ maxIova, got ${String(minIova)}/${String(maxIova)}`);
+      }
+      const limit = maxIova !== undefined && maxIova < this.#mask ? maxIova : this.#mask;
+      iova = this.#iovas.alloc(length, limit, minIova, align);
+    }
     else {
       this.#iovas.reserve(fixed, length, this.#mask);
       iova = fixed;
