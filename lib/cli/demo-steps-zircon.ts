@@ -1,6 +1,8 @@
 /**
  * The demo's Zircon steps (vfio-ddk/zircon, spec/zircon.md): the same edu MSI as an interrupt object,
- * first waited on with zx_interrupt_wait, then bound to a port and delivered as a packet. Setting it up
+ * first through Fuchsia's PCI protocol as the qemu_edu sample uses it (waited on with
+ * zx_interrupt_wait), then from the syscalls as a bus driver does it, bound to a port and delivered
+ * as a packet. Setting it up
  * is what a Zircon PCI driver's bus does for it: put the device on the platform, map its config space
  * as a physical VMO with UNCACHED_DEVICE policy, allocate an MSI block, create vector 0 at the MSI
  * capability (A.10), then program the capability from ZX_INFO_MSI and enable it — the kernel never
@@ -15,7 +17,12 @@ import {
   zx_msi_create, zx_platform_attach, zx_port_create, zx_port_wait, zx_status_get_string, zx_vmo_create_physical,
   zx_vmo_set_cache_policy,
 } from '../zircon/index.ts';
-import type { zx_info_msi_t, zx_port_packet_t } from '../zircon/index.ts';
+import {
+  PCI_INTERRUPT_MODE_DISABLED, PCI_INTERRUPT_MODE_MSI, Pci, ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, zx_vmar_map, zx_vmar_root_self,
+  zx_vmar_unmap,
+} from '../zircon/index.ts';
+import type { Mapping, pci_bar_t, zx_info_msi_t, zx_port_packet_t } from '../zircon/index.ts';
+import { EDU_REG } from '../pci/edu-regs.ts';
 import { ackEduInterrupt, check, deviceOf, hex32, raiseEduInterrupt } from './demo-session.ts';
 import type { DemoSession, DemoStep } from './demo-session.ts';
 import type { Timeline } from './demo-timeline.ts';
@@ -88,16 +95,34 @@ function ackDemoCause(timeline: Timeline, device: PciDevice): void {
   check(status === DEMO_IRQ_CAUSE, `IRQ_STATUS was ${hex32(status)}, expected the raised cause ${hex32(DEMO_IRQ_CAUSE)}`);
 }
 
-/** A.8: zx_interrupt_wait blocks until the vector fires and returns the time it fired (boot timeline). */
+/**
+ * A.8 through Fuchsia's PCI protocol, as the qemu_edu sample does it: `ddk::Pci` → GetBar(0) mapped
+ * with zx_vmar_map, SetInterruptMode(MSI, 1), MapInterrupt(0); raise through the mapping;
+ * zx_interrupt_wait returns the time the vector fired (boot timeline). The bus driver (lib/zircon/bus)
+ * allocates the MSI and programs the capability.
+ */
 async function interruptWait(session: DemoSession): Promise<void> {
   const device = deviceOf(session);
   const { timeline } = session;
-  const h = createMsiInterrupt(timeline, device);
+  const pci = new Pci(device);
+  const bar = { value: null } as unknown as { value: pci_bar_t };
+  zxCheck(pci.GetBar(0, bar), 'Pci.GetBar(0)');
+  const result = bar.value.result;
+  check('vmo' in result, 'edu BAR0 is an MMIO BAR (spec/edu.md D.1)');
+  const vmo = (result as { vmo: number }).vmo;
+  const irq = { value: 0 };
+  const mmio = { value: null as Mapping | null };
   try {
+    zxCheck(zx_vmo_set_cache_policy(vmo, ZX_CACHE_POLICY_UNCACHED_DEVICE), 'zx_vmo_set_cache_policy');
+    zxCheck(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0n, (bar.value as pci_bar_t).size, mmio as { value: Mapping }), 'zx_vmar_map(BAR0)');
+    zxCheck(pci.SetInterruptMode(PCI_INTERRUPT_MODE_MSI, 1), 'Pci.SetInterruptMode(MSI, 1)');
+    zxCheck(pci.MapInterrupt(0, irq), 'Pci.MapInterrupt(0)');
+    timeline.log('zircon', `Pci: GetBar(0) → VMO ${vmo} mapped, SetInterruptMode(MSI, 1), MapInterrupt(0) → interrupt handle ${irq.value}`);
+    const regs = mmio.value as Mapping;
     const timestamp = { value: 0n };
-    const waiting = zx_interrupt_wait(h.irq, timestamp);
+    const waiting = zx_interrupt_wait(irq.value, timestamp);
     const raisedAt = zx_clock_get_boot();
-    raiseEduInterrupt(device, DEMO_IRQ_CAUSE);
+    regs.write32(EDU_REG.IRQ_RAISE, DEMO_IRQ_CAUSE);
     timeline.log('edu', `write ${hex32(DEMO_IRQ_CAUSE)} to IRQ_RAISE`);
     const status = await waiting;
     const latencyUs = Number(timestamp.value - raisedAt) / NS_PER_US;
@@ -106,7 +131,9 @@ async function interruptWait(session: DemoSession): Promise<void> {
     check(timestamp.value >= raisedAt, `the interrupt timestamp ${timestamp.value} is before the register write at ${raisedAt}`);
     ackDemoCause(timeline, device);
   } finally {
-    closeHandles([h.irq, h.msi, h.vmo]);
+    if (mmio.value !== null) zx_vmar_unmap(zx_vmar_root_self(), mmio.value, (bar.value as pci_bar_t).size);
+    closeHandles([irq.value, vmo]);
+    pci.SetInterruptMode(PCI_INTERRUPT_MODE_DISABLED, 0);
   }
   checkReleased(timeline, device);
 }
