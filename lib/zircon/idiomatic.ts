@@ -16,6 +16,7 @@ import {
 import { zx_msi_allocate, zx_msi_create } from './syscalls/msi.ts';
 import { zx_object_get_info } from './syscalls/object.ts';
 import { zx_port_create, zx_port_queue, zx_port_wait } from './syscalls/port.ts';
+import { zx_interrupt_wait as zx_interrupt_wait_blocking, zx_port_wait as zx_port_wait_blocking } from './blocking/index.ts';
 import { get_root_resource } from './syscalls/resource.ts';
 import type { Out, zx_info_msi_t, zx_port_packet_t } from './types.ts';
 import { check } from './zx-error.ts';
@@ -80,6 +81,15 @@ export class Interrupt extends HandleOwner implements AsyncIterable<InterruptEve
     return this.#out.value;
   }
 
+  /**
+   * The blocking form (`vfio-ddk/zircon/blocking`): BLOCKS THE CALLING THREAD until the next interrupt —
+   * use it in a Worker. Returns its timestamp; throws ZxError as `wait()` rejects.
+   */
+  waitBlocking(): bigint {
+    check(zx_interrupt_wait_blocking(this.handle, this.#out), 'zx_interrupt_wait (blocking)');
+    return this.#out.value;
+  }
+
   ack(): void {
     check(zx_interrupt_ack(this.handle), 'zx_interrupt_ack');
   }
@@ -125,6 +135,13 @@ export class Port extends HandleOwner implements AsyncIterable<zx_port_packet_t>
   async wait(deadline: bigint = ZX_TIME_INFINITE): Promise<zx_port_packet_t> {
     const out: Out<zx_port_packet_t | null> = { value: null };
     check(await zx_port_wait(this.handle, deadline, out as Out<zx_port_packet_t>), 'zx_port_wait');
+    return out.value as zx_port_packet_t;
+  }
+
+  /** The blocking form: BLOCKS THE CALLING THREAD until a packet or `deadline` (use it in a Worker). */
+  waitBlocking(deadline: bigint = ZX_TIME_INFINITE): zx_port_packet_t {
+    const out: Out<zx_port_packet_t | null> = { value: null };
+    check(zx_port_wait_blocking(this.handle, deadline, out as Out<zx_port_packet_t>), 'zx_port_wait (blocking)');
     return out.value as zx_port_packet_t;
   }
 

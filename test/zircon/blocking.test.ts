@@ -14,6 +14,7 @@ import {
   zx_interrupt_wait as zx_interrupt_wait_async, type zx_info_msi_t, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import { zx_interrupt_wait, zx_object_wait_one, zx_port_wait } from 'vfio-ddk/zircon/blocking';
+import { Interrupt, Port } from 'vfio-ddk/zircon';
 import { runIrqThreadWorker } from '../../lib/cli/irq-thread.ts';
 import { attachedTestDevice, deviceVmo } from './device-fixtures.ts';
 import { interruptPort, out, stateOf, virtualInterrupt } from './helpers.ts';
@@ -82,6 +83,19 @@ t.test('zx_object_wait_one: signals already asserted → OK; otherwise TIMED_OUT
   t.equal(zx_object_wait_one(irq, ZX_VIRTUAL_INTERRUPT_UNTRIGGERED, zx_deadline_after(10_000_000n), observed), ZX_ERR_TIMED_OUT);
   t.equal(observed.value & ZX_VIRTUAL_INTERRUPT_UNTRIGGERED, 0);
   zx_handle_close(irq);
+});
+
+t.test('idiomatic blocking forms: Interrupt.waitBlocking and Port.waitBlocking return or throw ZxError like wait()', async (t) => {
+  const irq = Interrupt.virtual();
+  irq.trigger(9n);
+  t.equal(irq.waitBlocking(), 9n);
+  t.throws(() => irq.waitBlocking(), { code: 'ZX_ERR_BAD_STATE' }, 'nothing can trigger it on this thread');
+  const port = Port.create();
+  port.queue(5n);
+  t.equal(port.waitBlocking().key, 5n);
+  t.throws(() => port.waitBlocking(zx_deadline_after(5_000_000n)), { code: 'ZX_ERR_TIMED_OUT' });
+  irq.close();
+  port.close();
 });
 
 t.test('the edu IRQ thread in a Worker: blocking zx_interrupt_wait per round, reports posted to this thread', async (t) => {
