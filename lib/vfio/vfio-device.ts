@@ -30,6 +30,7 @@ import { VfioInterrupts } from './vfio-interrupts.ts';
 import { VfioDma } from './vfio-dma.ts';
 import { findCapability, findMsix, msiLayout } from '../pci/capabilities.ts';
 import { VfioMsiEnableTrap } from './vfio-msi-enable.ts';
+import { VfioDeviceEvents } from './vfio-device-events.ts';
 import { VfioMsixShadow } from './vfio-msix-shadow.ts';
 import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
 import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
@@ -69,6 +70,7 @@ export class VfioDevice implements PciDevice {
   readonly #listeners = new Set<() => void>();
   /** The virtualized MSI-X table / PBA / Function Mask (null: no MSI-X capability). */
   readonly #msix: VfioMsixShadow | null;
+  readonly #events: VfioDeviceEvents;
 
   /** Use `openVfioDevice`. Takes ownership of the fds in `opened`. */
   constructor(addon: NativeAddon, opened: OpenedVfio, options: OpenVfioDeviceOptions = {}) {
@@ -93,6 +95,8 @@ export class VfioDevice implements PciDevice {
     const msiOffset = findCapability(plainConfig, PCI_CAP_ID_MSI);
     const msi = msiOffset === null ? null : msiLayout(plainConfig, msiOffset);
     if (msi !== null || msix !== null) this.config.writeTrap = new VfioMsiEnableTrap(this.irq, msi, msix, this.#msix);
+    // Surprise removal: the kernel's device request closes the device so its unbind can complete.
+    this.#events = new VfioDeviceEvents(addon, fd, () => this.close());
     this.dma = new VfioDma(addon, opened.iommu, this.#gate, options.dmaMask);
     const classRev = this.config.read32(PCI_CLASS_REVISION);
     this.identity = {
@@ -150,6 +154,7 @@ export class VfioDevice implements PciDevice {
     this.#gate.closed = true;
     const steps: (() => void)[] = [
       () => this.irq.closeAll(),
+      () => this.#events.close(),
       () => this.dma.closeAll(),
       () => { for (const region of this.#bars) region?.unmap(); },
       () => this.#addon.close(this.#opened.deviceFd),
@@ -173,6 +178,25 @@ export class VfioDevice implements PciDevice {
     }
     this.#listeners.clear();
     if (first !== null) throw first;
+  }
+
+  /**
+   * The kernel asks for the device back (unbind, hot-unplug: VFIO_PCI_REQ_IRQ_INDEX). The listeners run,
+   * then the device closes itself — pending waits end CANCELED, DMA is unmapped, every fd closed — so the
+   * kernel's removal completes. Returns an unregister function. `removalRequestSupported` says whether
+   * the kernel offered the channel.
+   */
+  onRemovalRequest(listener: () => void): () => void {
+    return this.#events.on('removal-request', listener);
+  }
+
+  /** A PCI error reported for the device (VFIO_PCI_ERR_IRQ_INDEX, where the kernel offers it). */
+  onError(listener: () => void): () => void {
+    return this.#events.on('error', listener);
+  }
+
+  get removalRequestSupported(): boolean {
+    return this.#events.offered.removalRequest;
   }
 
   onClose(listener: () => void): () => void {

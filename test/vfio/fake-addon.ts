@@ -17,6 +17,8 @@ export interface FakeOptions {
   /** BAR0 sparse areas (default: whole BAR mmappable). */
   sparse?: { offset: bigint; size: bigint }[];
   groupViable?: boolean;
+  /** Offer the device request index (VFIO_PCI_REQ_IRQ_INDEX, count 1), as vfio-pci does. */
+  requestIrq?: boolean;
 }
 
 /** A scripted addon: an edu-like device (BAR0 1 MiB, 1 MSI, INTx) behind a type1 container. */
@@ -92,7 +94,7 @@ export function fakeAddon(o: FakeOptions = {}) {
     vfioDeviceGetIrqInfo: (_fd: number, index: number) => ({
       index,
       flags: VFIO_IRQ_INFO_EVENTFD | (index === 0 ? VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED : VFIO_IRQ_INFO_NORESIZE),
-      count: index <= 1 ? 1 : 0,
+      count: index <= 1 || (index === 4 && o.requestIrq === true) ? 1 : 0,
     }),
     vfioDeviceSetIrqs: (_fd: number, set: IrqSet) => {
       irqSets.push({ ...set, fds: set.fds ? [...set.fds] : undefined });
