@@ -3,7 +3,8 @@
  * JavaScript on the host: the library is imported only through package specifiers ('vfio-ddk',
  * 'vfio-ddk/vfio'), which resolve to dist/, so there is exactly one instance of every module.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { IrqLine } from 'vfio-ddk';
 
 /** The BDF the guest bound to vfio-pci for a device ('edu', 'nvme'), or null outside the guest. */
@@ -15,6 +16,63 @@ export function guestBdf(device: 'edu' | 'nvme'): string | null {
 /** Why a suite is skipped when its device is not there (e.g. run on the host by mistake). */
 export function skipReason(device: 'edu' | 'nvme'): string {
   return `no ${device} bound to vfio-pci (VFIO_DDK_${device.toUpperCase()}_BDF unset): run it with npm run test:hw`;
+}
+
+/** One device the guest bound to vfio-pci, as VFIO_DDK_DEVICES describes it (scripts/guest/guest.mjs). */
+export interface GuestDevice {
+  /** The QEMU -device string it was created with (with its id=). */
+  spec: string;
+  /** Its QEMU id (for QMP device_del). */
+  id: string;
+  /** The QEMU bus it sits on: its root port ("ddkrp0") for a --device, pcie.0 for edu/nvme (QMP device_add). */
+  bus: string;
+  bdf: string;
+  group: string;
+  /** "8086:10d3" */
+  vendorDevice: string;
+  /** sysfs class, hex without 0x: "020000" */
+  class: string;
+}
+
+/** Every device bound to vfio-pci in this guest ([] outside it). */
+export function guestDevices(): GuestDevice[] {
+  const raw = process.env['VFIO_DDK_DEVICES'];
+  if (raw === undefined || raw === '') return [];
+  return JSON.parse(raw) as GuestDevice[];
+}
+
+/** The first device with this vendor:device ("8086:10d3") among VFIO_DDK_DEVICES, or null. */
+export function guestDeviceById(vendorDevice: string): GuestDevice | null {
+  return guestDevices().find((d) => d.vendorDevice === vendorDevice) ?? null;
+}
+
+/** The run folder as the guest sees it (the results share, scripts/guest/init.sh). */
+const RUN_DIR = '/run/ddk';
+const QMP_POLL_MS = 100;
+
+/**
+ * One QMP command on the guest's QEMU, asked through the results share (protocol: scripts/guest/
+ * qmp-relay.mjs): resolves with its "return", rejects (code EQMP, qmpClass) with its error.
+ * device_del resolves once QEMU emitted DEVICE_DELETED (the guest released the slot).
+ */
+export async function qmp(command: string, args?: Record<string, unknown>, timeoutMs = 60_000): Promise<unknown> {
+  if (!existsSync(RUN_DIR)) throw new Error(`${RUN_DIR} is missing: qmp() works only in the guest of scripts/guest/guest.mjs`);
+  const request = `${RUN_DIR}/qmp-request.json`;
+  const reply = `${RUN_DIR}/qmp-reply.json`;
+  if (existsSync(request)) throw new Error('another QMP request is pending (one at a time)');
+  writeFileSync(`${request}.tmp`, JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args }));
+  renameSync(`${request}.tmp`, request);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(reply)) {
+      const answer = JSON.parse(readFileSync(reply, 'utf8')) as { return?: unknown; error?: { class: string; desc: string } };
+      rmSync(reply, { force: true });
+      if (answer.error) throw Object.assign(new Error(`QMP ${command}: ${answer.error.desc}`), { code: 'EQMP', qmpClass: answer.error.class });
+      return answer.return;
+    }
+    if (Date.now() > deadline) throw new Error(`QMP ${command}: no reply within ${timeoutMs / 1000} s`);
+    await sleep(QMP_POLL_MS);
+  }
 }
 
 /**

@@ -9,6 +9,9 @@
  *   npm run test:hw -- hw-tests/edu-vfio-device.test.ts   only these files
  *   npm run test:hw -- --kernel debian                one kernel (repeatable: debian, iommufd, PATH)
  *   npm run test:hw -- --timeout 300                  limit per guest run in seconds (default 480)
+ *   npm run test:hw -- --device pci-testdev           extra QEMU devices instead of the default e1000e
+ *                                                     (repeatable; none for none; with --qemu-arg ARG and
+ *                                                     --qemu PATH as for vfio-ddk guest)
  *
  * Steps: guest setup (cached), build dist/ and compile hw-tests/ to .cache/hw-tests/ on the host (tap's
  * TypeScript loader costs 30–140 s per file under TCG, plain JS ~8 s), boot one guest per kernel, run
@@ -24,10 +27,11 @@ import { PROJECT_ROOT, ensureGuestImage, parseKernelChoice } from './guest/setup
 const HW_DIR = join(PROJECT_ROOT, 'hw-tests');
 const OUT_DIR = join(PROJECT_ROOT, '.cache/hw-tests');
 const TSC = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
+const DEFAULT_EXTRA_DEVICES = ['e1000e'];
 const log = (m) => process.stderr.write(`[test:hw] ${m}\n`);
 
 function parseArgs(argv) {
-  const o = { files: [], timeoutMs: 480_000, kernels: [] };
+  const o = { files: [], timeoutMs: 480_000, kernels: [], extraDevices: [], qemuArgs: [], qemu: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--timeout') {
@@ -39,10 +43,20 @@ function parseArgs(argv) {
       if (k === undefined || k === '') throw new Error('--kernel needs debian, iommufd or the path of a vmlinux/bzImage');
       const kernel = parseKernelChoice(k);
       if (!o.kernels.includes(kernel)) o.kernels.push(kernel);
+    } else if (a === '--device' || a === '--qemu-arg' || a === '--qemu') {
+      const v = argv[++i];
+      if (v === undefined || v === '') throw Object.assign(new Error(`${a} needs a value`), { code: 'EUSAGE' });
+      if (a === '--device') o.extraDevices.push(v);
+      else if (a === '--qemu-arg') o.qemuArgs.push(v);
+      else o.qemu = v;
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else o.files.push(a);
   }
   if (o.kernels.length === 0) o.kernels.push('debian', 'iommufd');
+  // An e1000e on its own root port unless devices are named (hw-tests/e1000e.test.ts and
+  // qmp-hotplug.test.ts use it; about 3 s per kernel): "--device none" for none.
+  if (o.extraDevices.length === 0) o.extraDevices.push(...DEFAULT_EXTRA_DEVICES);
+  o.extraDevices = o.extraDevices.filter((d) => d !== 'none');
   return o;
 }
 
@@ -86,13 +100,16 @@ function summarize(lines) {
 }
 
 /** Boots one guest with `image`'s kernel and runs every compiled file there. */
-async function runOnKernel(image, command, timeoutMs) {
+async function runOnKernel(image, command, timeoutMs, o) {
   let lines = [];
   const tag = image.label;
   const boot = () => runInGuest({
     command,
     cwd: PROJECT_ROOT,
     devices: ['edu', 'nvme'],
+    extraDevices: o.extraDevices,
+    qemuArgs: o.qemuArgs,
+    ...(o.qemu === undefined ? {} : { qemu: o.qemu }),
     kernel: image.kernel,
     timeoutMs,
     env: { NO_COLOR: '1', TAP_COLOR: '0', FORCE_COLOR: '0', ...(image.iommu ? { VFIO_DDK_HW_IOMMU: image.iommu } : {}) },
@@ -148,7 +165,7 @@ async function main() {
     'exit $status',
   ].join('\n');
   const runs = [];
-  for (const image of images) runs.push(await runOnKernel(image, command, o.timeoutMs));
+  for (const image of images) runs.push(await runOnKernel(image, command, o.timeoutMs, o));
   mkdirSync(OUT_DIR, { recursive: true });
   writeFileSync(join(OUT_DIR, 'last-run.log'),
     runs.map((r) => `# ==== guest kernel ${pathLabel(r.image)}\n${r.lines.join('\n')}\n`).join(''));
@@ -178,5 +195,5 @@ async function main() {
 
 main().then((status) => process.exit(status), (err) => {
   log(err.message);
-  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : 1);
+  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : err.code === 'ENOENT' ? 3 : 1);
 });

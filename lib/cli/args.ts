@@ -12,6 +12,10 @@ export interface OptionSpec {
   readonly description: string;
   /** Shown in help as the value's name, e.g. "SECONDS". */
   readonly valueName?: string;
+  /** A string option that may be given more than once: its values are in ParsedArgs.lists, in order. */
+  readonly multiple?: boolean;
+  /** The next word is the value even when it starts with "-" (--qemu-arg -object). */
+  readonly rawValue?: boolean;
 }
 
 export interface VerbSpec {
@@ -28,6 +32,8 @@ export interface VerbSpec {
 export interface ParsedArgs {
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
   readonly positionals: readonly string[];
+  /** The values of `multiple` options (absent when not given). */
+  readonly lists?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The usage line: options go before a "[-- command…]" positional (after it they would be the command's). */
@@ -67,7 +73,8 @@ function joinNegativeValues(spec: VerbSpec, argv: readonly string[]): string[] {
     const next = argv[i + 1];
     const name = word.startsWith('--') ? word.slice(2)
       : /^-[A-Za-z]$/.test(word) ? Object.entries(spec.options).find(([, o]) => o.short === word.slice(1))?.[0] : undefined;
-    if (name !== undefined && spec.options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && NUMBER.test(next)) {
+    const option = name === undefined ? undefined : spec.options[name];
+    if (option?.type === 'string' && next !== undefined && next.startsWith('-') && (NUMBER.test(next) || option.rawValue === true)) {
       out.push(`--${name}=${next}`);
       i++;
     } else {
@@ -94,15 +101,25 @@ function usageErrorOf(spec: VerbSpec, err: unknown): UsageError {
 
 /** Parses `argv` for `spec`; returns null when --help was asked. Throws UsageError on any mistake. */
 export function parseVerbArgs(spec: VerbSpec, argv: readonly string[]): ParsedArgs | null {
-  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(spec.options)) options[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) {
+    options[name] = { type: o.type, ...(o.short === undefined ? {} : { short: o.short }), ...(o.multiple === true ? { multiple: true } : {}) };
+  }
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[]; lists?: Record<string, string[]> };
   try {
     parsed = parseArgs({ args: joinNegativeValues(spec, argv), options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (err) {
     throw usageErrorOf(spec, err);
   }
   if (parsed.values['help'] === true) return null;
+  const lists: Record<string, string[]> = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    if (o.multiple !== true) continue;
+    const value = parsed.values[name] as unknown;
+    if (Array.isArray(value)) lists[name] = value.map(String);
+    delete parsed.values[name];
+  }
+  if (Object.keys(lists).length > 0) parsed.lists = lists;
   const required = spec.positionals.filter((p) => p.startsWith('<')).length;
   if (parsed.positionals.length < required) throw new UsageError(`missing ${spec.positionals.slice(parsed.positionals.length).join(' ')}`);
   // A last positional named with "…" ("[command…]") takes every remaining argument.

@@ -22,6 +22,12 @@ export interface GuestRunOptions {
   command?: string;
   shell?: boolean;
   devices: GuestDeviceName[];
+  /** QEMU -device strings, each on its own root port and bound to vfio-pci (scripts/guest/qemu.mjs). */
+  extraDevices?: string[];
+  /** Passed to QEMU as-is (-object, -drive, -netdev an extra device needs). */
+  qemuArgs?: string[];
+  /** A QEMU binary to run instead of /usr/bin/qemu-system-x86_64. */
+  qemu?: string;
   /** 'debian' (default), 'iommufd' or the path of a vmlinux/bzImage (scripts/guest/setup.mjs). */
   kernel?: string;
   timeoutMs?: number;

@@ -8,14 +8,17 @@
  * status comes from that folder (shared qemu-guest.md "Exit status").
  *
  * In the guest the command sees: VFIO_DDK_GUEST=1, VFIO_DDK_GUEST_KERNEL (debian, iommufd or the
- * path given), VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs bound to vfio-pci), HOME and TMPDIR on
- * tmpfs.
+ * path given), VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs bound to vfio-pci), VFIO_DDK_DEVICES
+ * (JSON array, every device bound to vfio-pci: { spec, id, bdf, group, vendorDevice, class }),
+ * HOME and TMPDIR on tmpfs. QEMU's QMP monitor is <run folder>/qmp.sock; the command reaches it
+ * through the share (qmp-relay.mjs).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE_ROOT, ensureGuestImage } from './setup.mjs';
-import { GUEST_DEVICES, canUseKvm, qemuArgs, qemuBinary } from './qemu.mjs';
+import { GUEST_DEVICES, canUseKvm, checkDeviceNames, parseExtraDevices, qemuArgs, qemuBinary, usageError } from './qemu.mjs';
+import { startQmpRelay } from './qmp-relay.mjs';
 
 const NVME_IMAGE_BYTES = 64 * 1024 * 1024;
 /** The exit status reported when the run is cut off by the timeout (as coreutils `timeout`). */
@@ -38,12 +41,18 @@ function createNvmeImage(path) {
   return path;
 }
 
-function commandScript({ command, shell, cwd, env, devices, kernel }) {
+function commandScript({ command, shell, cwd, env, devices, extra, kernel }) {
   const exports = Object.entries(env).map(([k, v]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new RangeError(`bad environment variable name '${k}'`);
     return `export ${k}=${shellQuote(v)}`;
   });
-  const cases = devices.map((name) => `    ${GUEST_DEVICES[name].id}) export VFIO_DDK_${name.toUpperCase()}_BDF="$bdf" ;;`);
+  // init.sh's /run/ddk/devices lines: "<vendor:device> <bdf> <group> <class> <port slot or ->".
+  const jsonOf = (spec, id, bus) => `spec=${shellQuote(JSON.stringify(spec))} did=${shellQuote(JSON.stringify(id))} bus=${bus}`;
+  const cases = devices.map((name) => {
+    const d = GUEST_DEVICES[name];
+    return `      ${d.id}) export VFIO_DDK_${name.toUpperCase()}_BDF="$bdf"; ${jsonOf(d.spec, `${name}0`, 'pcie.0')} ;;`;
+  });
+  const ports = extra.map((d, i) => `    ${d.slot.toString(16)}) ${jsonOf(d.spec, d.id, `ddkrp${i}`)} ;;`);
   return [
     '#!/bin/sh',
     '# Written by scripts/guest/guest.mjs; runs in the guest inside the chroot of the host root.',
@@ -51,11 +60,18 @@ function commandScript({ command, shell, cwd, env, devices, kernel }) {
     'export HOME=/run/ddk-home TMPDIR=/run/ddk-tmp VFIO_DDK_GUEST=1',
     `export VFIO_DDK_GUEST_KERNEL=${shellQuote(kernel)}`,
     'mkdir -p "$HOME" "$TMPDIR"',
-    'while read -r id bdf group; do',
-    '  case "$id" in',
+    'ddk_devices=',
+    'while read -r id bdf group class port; do',
+    '  case "$port" in',
+    ...ports,
+    '    *) case "$id" in',
     ...cases,
+    '      *) continue ;;',
+    '    esac ;;',
     '  esac',
+    '  ddk_devices="$ddk_devices${ddk_devices:+,}{\\"spec\\":$spec,\\"id\\":$did,\\"bus\\":\\"$bus\\",\\"bdf\\":\\"$bdf\\",\\"group\\":\\"$group\\",\\"vendorDevice\\":\\"$id\\",\\"class\\":\\"$class\\"}"',
     'done < /run/ddk/devices',
+    'export VFIO_DDK_DEVICES="[$ddk_devices]"',
     ...exports,
     `cd ${shellQuote(cwd)} || exit 125`,
     shell ? 'exec /bin/bash -i || exec /bin/sh -i' : command,
@@ -68,6 +84,10 @@ function commandScript({ command, shell, cwd, env, devices, kernel }) {
  * @param {string} [o.command]   shell command (sh -c semantics) to run in the guest
  * @param {boolean} [o.shell]    interactive shell on this terminal instead of a command
  * @param {string[]} [o.devices] of 'edu', 'nvme' (default both)
+ * @param {string[]} [o.extraDevices] QEMU -device strings ("e1000e", a model of your own), each on its
+ *   own pcie-root-port (id ddkrpN), with id= its own or ddkdevN, bound to vfio-pci
+ * @param {string[]} [o.qemuArgs]  extra QEMU arguments as-is (-object/-drive/-netdev a device needs)
+ * @param {string} [o.qemu]        the QEMU binary (default /usr/bin/qemu-system-x86_64)
  * @param {string} [o.kernel]    'debian' (default), 'iommufd' or the path of a vmlinux/bzImage (setup.mjs)
  * @param {number} [o.timeoutMs] whole run, boot included (default 5 min; none for a shell)
  * @param {string} [o.cwd]       where the command runs (default the current directory)
@@ -79,7 +99,8 @@ function commandScript({ command, shell, cwd, env, devices, kernel }) {
  *   `resultsDir` (the caller removes it; scripts/bench/hw.mjs reads its results from there)
  * @returns {Promise<{ status: number, bootSeconds: number | null, seconds: number, accel: string,
  *   kernel: string, iommu: 'type1' | 'iommufd' | null,
- *   devices: { id: string, bdf: string, group: string }[], timedOut: boolean, resultsDir: string | null }>}
+ *   devices: { id: string, bdf: string, group: string, class: string, spec: string | null, name: string | null }[],
+ *   timedOut: boolean, resultsDir: string | null }>}
  */
 export async function runInGuest(o = {}) {
   const devices = o.devices ?? ['edu', 'nvme'];
@@ -87,6 +108,11 @@ export async function runInGuest(o = {}) {
   const shell = o.shell === true;
   if (!shell && (typeof o.command !== 'string' || o.command.trim() === '')) throw new TypeError('runInGuest: a command (or shell: true) is required');
   for (const d of devices) if (!GUEST_DEVICES[d]) throw new RangeError(`unknown guest device '${d}' (known: ${Object.keys(GUEST_DEVICES).join(', ')})`);
+  const extra = parseExtraDevices(o.extraDevices ?? []);
+  const extraQemuArgs = o.qemuArgs ?? [];
+  if (!Array.isArray(extraQemuArgs) || extraQemuArgs.some((a) => typeof a !== 'string')) throw new TypeError('runInGuest: qemuArgs must be an array of strings');
+  // A missing --qemu is reported before anything is set up; the default one is installed by setup.
+  if (o.qemu !== undefined) qemuBinary(o.qemu);
   const append = o.append ?? [];
   for (const word of append) {
     if (typeof word !== 'string' || !/^[\w.,:=+/-]+$/.test(word)) throw new RangeError(`bad kernel command-line word ${JSON.stringify(word)}`);
@@ -98,21 +124,26 @@ export async function runInGuest(o = {}) {
   const onOutput = o.onOutput ?? ((line) => process.stdout.write(`${line}\n`));
 
   const image = await ensureGuestImage({ log, kernel: o.kernel });
+  const qemu = qemuBinary(o.qemu);
+  checkDeviceNames(qemu, extra);
   const kvm = canUseKvm();
   mkdirSync(join(CACHE_ROOT, 'runs'), { recursive: true });
   const resultsDir = mkdtempSync(join(CACHE_ROOT, 'runs', 'run-'));
-  writeFileSync(join(resultsDir, 'command.sh'), commandScript({ command: o.command, shell, cwd, env: o.env ?? {}, devices, kernel: image.kernel }));
+  writeFileSync(join(resultsDir, 'command.sh'), commandScript({ command: o.command, shell, cwd, env: o.env ?? {}, devices, extra, kernel: image.kernel }));
   const underTmp = cwd === '/tmp' || cwd.startsWith('/tmp/') || CACHE_ROOT.startsWith('/tmp/');
-  const cmdline = [`ddk.bind=${devices.map((d) => GUEST_DEVICES[d].id).join(',')}`, `ddk.tmp=${underTmp ? 0 : 1}`, ...append];
+  const cmdline = [`ddk.bind=${devices.map((d) => GUEST_DEVICES[d].id).join(',')}`, `ddk.tmp=${underTmp ? 0 : 1}`,
+    ...(extra.length ? [`ddk.ports=${extra.map((d) => d.slot.toString(16)).join(',')}`] : []), ...append];
   const nvmeImage = devices.includes('nvme') ? createNvmeImage(`${resultsDir}.nvme.raw`) : undefined;
-  const args = qemuArgs({ ...image, resultsDir, devices, nvmeImage, kvm, cmdline });
+  const qmpSocket = join(resultsDir, 'qmp.sock');
+  const args = qemuArgs({ ...image, resultsDir, devices, nvmeImage, kvm, cmdline, extra, qemuArgs: extraQemuArgs, qmpSocket });
 
   const started = Date.now();
   const elapsed = () => (Date.now() - started) / 1000;
   let bootSeconds = null;
   let timedOut = false;
-  log(`booting ${image.label} (${kvm ? 'KVM' : 'TCG'}, devices: ${devices.join(', ') || 'none'}) 0.0 s`);
-  const child = spawn(qemuBinary(), args, { stdio: shell ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  const names = [...devices, ...extra.map((d) => d.spec)];
+  log(`booting ${image.label} (${kvm ? 'KVM' : 'TCG'}, devices: ${names.join(', ') || 'none'}) 0.0 s`);
+  const child = spawn(qemu, args, { stdio: shell ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
   const timer = timeoutMs > 0 ? setTimeout(() => {
     timedOut = true;
     log(`timeout after ${(timeoutMs / 1000).toFixed(0)} s: stopping the guest`);
@@ -138,23 +169,36 @@ export async function runInGuest(o = {}) {
       }
     });
     child.stdout.on('end', () => { if (partial) onOutput(partial.replace(/\r/g, '')); });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => process.stderr.write(`[qemu] ${chunk}`));
   }
+  // QEMU's own complaints (a -device it rejects) are kept to explain an early exit.
+  let qemuStderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk) => { qemuStderr += chunk; process.stderr.write(`[qemu] ${chunk}`); });
+  const stopRelay = startQmpRelay({ resultsDir, socketPath: qmpSocket, log });
   const qemuStatus = await new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
   if (timer) clearTimeout(timer);
+  stopRelay();
 
   const read = (name) => { try { return readFileSync(join(resultsDir, name), 'utf8'); } catch { return null; } };
   const statusText = read('status');
   const bound = (read('devices') ?? '').split('\n').filter(Boolean).map((l) => {
-    const [id, bdf, group] = l.split(' ');
-    return { id, bdf, group };
+    const [id, bdf, group, cls, port] = l.split(' ');
+    const x = extra.find((d) => d.slot.toString(16) === port);
+    const builtin = Object.entries(GUEST_DEVICES).find(([name, d]) => d.id === id && devices.includes(name));
+    return { id, bdf, group, class: cls ?? null, spec: x?.spec ?? builtin?.[1].spec ?? null, name: x?.id ?? (builtin ? `${builtin[0]}0` : null) };
   });
   if (o.keepResults !== true) rmSync(resultsDir, { recursive: true, force: true });
   if (nvmeImage) rmSync(nvmeImage, { force: true });
+  const rejected = /-device ([^:\n]+): ([^\n]+)/.exec(qemuStderr);
+  if (!timedOut && bootSeconds === null && qemuStatus !== 0 && rejected) {
+    throw usageError(`QEMU rejected -device ${rejected[1]}: ${rejected[2].trim()} (see \`${qemu} -device ${rejected[1].split(',')[0]},help\` for its properties)`);
+  }
+  if (!timedOut && bootSeconds === null && qemuStatus !== 0 && qemuStderr.trim() !== '' && (extra.length || extraQemuArgs.length || o.qemu)) {
+    throw usageError(`QEMU refused to start: ${qemuStderr.trim().split('\n')[0].replace(/^[^:]*qemu[^:]*: /, '')}`);
+  }
   let status;
   if (timedOut) status = TIMEOUT_STATUS;
   else if (statusText !== null && /^\d+\s*$/.test(statusText)) status = Number(statusText);

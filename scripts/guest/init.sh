@@ -4,7 +4,8 @@
 # cache key, so the next setup rebuilds the image.
 #
 # Kernel command line it reads:
-#   ddk.bind=VVVV:DDDD,…   PCI vendor:device IDs to bind to vfio-pci (driver_override + drivers_probe)
+#   ddk.bind=VVVV:DDDD,…   PCI vendor:device IDs on the root bus to bind to vfio-pci (driver_override + drivers_probe)
+#   ddk.ports=SS,…         pcie.0 slots (hex) of root ports whose device is bound to vfio-pci too (--device)
 #   ddk.tmp=1              mount a tmpfs over the host's /tmp (the host script leaves it off when the
 #                          project itself lives under /tmp)
 #   module.param=value     forwarded to `insmod module` (busybox insmod ignores the command line)
@@ -71,26 +72,45 @@ mount -t tmpfs -o mode=755 run /host/run
 mkdir -p /host/run/ddk
 mount --bind /results /host/run/ddk
 
-# Bind the requested devices to vfio-pci; record "<vendor:device> <bdf> <group>" per device.
+# Bind the requested devices to vfio-pci; record "<vendor:device> <bdf> <group> <class> <port>" per
+# device (<port>: the root-port slot of an extra device, - for edu/nvme).
+bind_vfio() {
+  dev=$1
+  vendor=$(cat "$dev/vendor"); device=$(cat "$dev/device"); class=$(cat "$dev/class")
+  id="${vendor#0x}:${device#0x}"
+  bdf=${dev##*/}
+  [ -e "$dev/driver" ] && echo "$bdf" > "$dev/driver/unbind"
+  echo vfio-pci > "$dev/driver_override"
+  echo "$bdf" > /sys/bus/pci/drivers_probe
+  group=$(readlink "$dev/iommu_group"); group=${group##*/}
+  if [ -e "/dev/vfio/$group" ]; then
+    echo "$id $bdf $group ${class#0x} $2" >> /results/devices
+  else
+    echo "@@ddk:warn $bdf ($id) did not bind to vfio-pci (iommu group '${group}')"
+  fi
+}
 : > /results/devices
-for id in $(ddk_arg bind | tr , ' '); do
+for want in $(ddk_arg bind | tr , ' '); do
   found=""
-  for dev in /sys/bus/pci/devices/*; do
-    vendor=$(cat "$dev/vendor"); device=$(cat "$dev/device")
-    [ "${vendor#0x}:${device#0x}" = "$id" ] || continue
-    bdf=${dev##*/}
-    [ -e "$dev/driver" ] && echo "$bdf" > "$dev/driver/unbind"
-    echo vfio-pci > "$dev/driver_override"
-    echo "$bdf" > /sys/bus/pci/drivers_probe
-    group=$(readlink "$dev/iommu_group"); group=${group##*/}
-    if [ -e "/dev/vfio/$group" ]; then
-      echo "$id $bdf $group" >> /results/devices
-    else
-      echo "@@ddk:warn $bdf ($id) did not bind to vfio-pci (iommu group '${group}')"
-    fi
+  # Only devices on the root bus: extra devices (behind root ports) are bound below, by port.
+  for dev in /sys/bus/pci/devices/0000:00:*; do
+    v=$(cat "$dev/vendor"); d=$(cat "$dev/device")
+    [ "${v#0x}:${d#0x}" = "$want" ] || continue
+    bind_vfio "$dev" -
     found=1
   done
-  [ -n "$found" ] || echo "@@ddk:warn no PCI device $id in the guest"
+  [ -n "$found" ] || echo "@@ddk:warn no PCI device $want in the guest"
+done
+# Extra devices (--device): the device behind each pcie-root-port at pcie.0 slot ddk.ports lists
+# (scripts/guest/qemu.mjs puts the ports there, so the guest's bus numbering does not matter).
+for slot in $(ddk_arg ports | tr , ' '); do
+  found=""
+  for dev in /sys/bus/pci/devices/0000:00:"$slot".0/0000:*; do
+    [ -e "$dev/vendor" ] || continue
+    bind_vfio "$dev" "$slot"
+    found=1
+  done
+  [ -n "$found" ] || echo "@@ddk:warn no PCI device behind the root port at 00:$slot.0"
 done
 
 echo "@@ddk:running"

@@ -7,12 +7,16 @@
  *   node scripts/guest/run.mjs --shell            interactive shell in the guest (exit to power off)
  *   --append 'vfio_iommu_type1.allow_unsafe_interrupts=1'   extra kernel command line (repeatable)
  *   --kernel debian|iommufd|PATH   the guest kernel (setup.mjs; default debian)
+ *   --device SPEC      an extra QEMU device ("e1000e", "pci-testdev", your model) on its own root port,
+ *                      bound to vfio-pci (repeatable; VFIO_DDK_DEVICES describes them in the guest)
+ *   --qemu-arg ARG     passed to QEMU as-is (repeatable: -object/-drive/-netdev a device needs)
+ *   --qemu PATH        a QEMU you built (default /usr/bin/qemu-system-x86_64)
  */
 import { runInGuest } from './guest.mjs';
 
 function usage(message) {
   if (message) console.error(`run.mjs: ${message}`);
-  console.error('usage: node scripts/guest/run.mjs [--kernel debian|iommufd|PATH] [--devices edu,nvme] [--timeout SECONDS] [--append KERNEL-ARGS] (--shell | -- COMMAND…)');
+  console.error('usage: node scripts/guest/run.mjs [--kernel debian|iommufd|PATH] [--devices edu,nvme] [--timeout SECONDS] [--append KERNEL-ARGS] [--device SPEC]… [--qemu-arg ARG]… [--qemu PATH] (--shell | -- COMMAND…)');
   process.exit(2);
 }
 
@@ -31,6 +35,12 @@ for (; i < argv.length; i++) {
     const v = argv[++i];
     if (v === undefined || v === '') usage('--kernel needs debian, iommufd or the path of a vmlinux/bzImage');
     options.kernel = v;
+  } else if (a === '--device' || a === '--qemu-arg' || a === '--qemu') {
+    const v = argv[++i];
+    if (v === undefined || v === '') usage(`${a} needs a value`);
+    if (a === '--device') (options.extraDevices ??= []).push(v);
+    else if (a === '--qemu-arg') (options.qemuArgs ??= []).push(v);
+    else options.qemu = v;
   } else if (a === '--append') {
     const v = argv[++i];
     if (v === undefined) usage('--append needs a value');
@@ -54,5 +64,5 @@ try {
   process.exit(r.status);
 } catch (err) {
   console.error(`[guest] ${err.message}`);
-  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : 1);
+  process.exit(err.code === 'EPERM' ? 77 : err.code === 'EUSAGE' ? 2 : err.code === 'ENOENT' ? 3 : 1);
 }

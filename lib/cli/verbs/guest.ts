@@ -55,6 +55,9 @@ export function guestKernelError(err: unknown): Error | null {
   if (err.code === 'ENOENT' && err.message.startsWith('--kernel ')) return new DdkError('ENOENT', err.message);
   if (err.code === 'ENOEXEC') return new UsageError(err.message);
   if (err.code === 'EBUILD') return new DdkError('EBUILD', err.message);
+  // --device / --qemu-arg QEMU does not know or rejects (exit 2), a --qemu that is not there (exit 3).
+  if (err.code === 'EUSAGE') return new UsageError(err.message);
+  if (err.code === 'ENOENT' && err.message.startsWith('--qemu ')) return new DdkError('ENOENT', err.message);
   return null;
 }
 
@@ -82,17 +85,25 @@ export function createGuestVerb(load: GuestRunnerLoader = loadGuestRunner): Verb
         devices: { type: 'string', valueName: 'LIST', description: `devices to give the guest: ${GUEST_DEVICE_NAMES.join(',')} (default), a subset, or none` },
         shell: { type: 'boolean', description: 'an interactive shell in the guest instead of a command (exit powers it off)' },
         kernel: { type: 'string', valueName: 'KERNEL', description: 'debian (default: type1 VFIO), iommufd (6.12 with iommufd + VFIO cdev, built once, 15–25 min) or PATH of a vmlinux/bzImage' },
+        device: { type: 'string', multiple: true, valueName: 'SPEC', description: 'an extra QEMU device (-device string: e1000e, pci-testdev, your model) on its own root port, bound to vfio-pci (repeatable)' },
+        'qemu-arg': { type: 'string', multiple: true, rawValue: true, valueName: 'ARG', description: 'passed to QEMU as-is, for the -object/-drive/-netdev a --device needs (repeatable)' },
+        qemu: { type: 'string', valueName: 'PATH', description: 'the QEMU binary to run (default /usr/bin/qemu-system-x86_64), e.g. one you built with your device model' },
         timeout: { type: 'string', valueName: 'SECONDS', description: `limit for the whole run, boot included (default ${DEFAULT_TIMEOUT_SECONDS}; none with --shell)` },
       },
       details: 'The guest\'s root is this machine\'s root (read-only), so the command runs at the current directory\n'
         + 'with this node and these files; /tmp, /run and $HOME are tmpfs. VFIO_DDK_EDU_BDF and VFIO_DDK_NVME_BDF\n'
-        + 'hold the devices\' addresses. Exit status: the command\'s (124 when the timeout cut it off).\n'
+        + 'hold the devices\' addresses; VFIO_DDK_DEVICES describes every device bound to vfio-pci (JSON: spec, id, bdf,\n'
+        + 'group, vendorDevice, class). Each --device gets its own PCIe root port (own IOMMU group, hot-pluggable) and\n'
+        + 'an id (its own id= or ddkdevN); QMP is <run folder>/qmp.sock, reachable from the guest through /run/ddk\n'
+        + '(scripts/guest/qmp-relay.mjs). Exit status: the command\'s (124 when the timeout cut it off).\n'
         + 'The first run needs root: it installs qemu-system-x86 and the guest kernel (Debian/Ubuntu, about 86 MB).\n'
         + '--kernel iommufd builds Linux 6.12 from Debian\'s linux-source-6.12 the first time (15–25 min on 2 cores),\n'
         + 'cached in ${VFIO_DDK_CACHE:-~/.cache/vfio-ddk}; a --kernel PATH needs virtio-pci, 9p, vfio-pci and the IOMMU built in or in /lib/modules/<release>.\n'
         + 'One command word is run by sh as written (quote it to use $VFIO_DDK_EDU_BDF, pipes, &&); several are quoted words.\n'
         + 'Options go before "--"; everything after it is the command.\n'
         + 'Examples:\n  vfio-ddk guest --devices edu -- \'npx vfio-ddk demo --device $VFIO_DDK_EDU_BDF\'\n'
+        + '  vfio-ddk guest --device e1000e -- \'echo $VFIO_DDK_DEVICES\'\n'
+        + '  vfio-ddk guest --qemu-arg -object --qemu-arg memory-backend-ram,id=m0,size=1M --device ivshmem-plain,memdev=m0 -- true\n'
         + '  vfio-ddk guest --timeout 600 -- node my-script.mjs\n  vfio-ddk guest --shell',
     },
     async run(args, ctx) {
@@ -101,12 +112,16 @@ export function createGuestVerb(load: GuestRunnerLoader = loadGuestRunner): Verb
       const { command, shell } = guestCommand(args);
       const explicit = args.values['timeout'] !== undefined;
       const seconds = integerOption(args, 'timeout', DEFAULT_TIMEOUT_SECONDS, 1, MAX_TIMEOUT_SECONDS);
+      const extraDevices = [...(args.lists?.['device'] ?? [])];
+      const qemuArgs = [...(args.lists?.['qemu-arg'] ?? [])];
+      const qemuRaw = args.values['qemu'];
+      const qemu = typeof qemuRaw === 'string' && qemuRaw !== '' ? qemuRaw : undefined;
       const runInGuest = await load((message) => ctx.stderr(`[guest] ${message}\n`));
       let result;
       try {
         result = await runInGuest({
           ...(command === undefined ? {} : { command }),
-          shell, devices, cwd: process.cwd(), ...(kernel === undefined ? {} : { kernel }),
+          shell, devices, extraDevices, qemuArgs, ...(qemu === undefined ? {} : { qemu }), cwd: process.cwd(), ...(kernel === undefined ? {} : { kernel }),
           // A shell has no limit unless one is asked for; a command has the default one.
           ...(shell && !explicit ? {} : { timeoutMs: seconds * 1000 }),
           onOutput: (line) => ctx.stdout(`${line}\n`),
