@@ -28,6 +28,9 @@ export interface CliContext {
   readonly signal: AbortSignal | undefined;
   /** Loads lib/vfio/index.ts (dynamically, so `info` works before VfioDevice exists). */
   readonly importVfio: () => Promise<Record<string, unknown>>;
+  /** The interactive streams (`repl`): process.stdin / process.stdout unless a test passes its own. */
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
 }
 
 export const DEFAULT_STATE_DIR = '/run/vfio-ddk';
@@ -49,6 +52,8 @@ export function createContext(overrides: Partial<CliContext> = {}): CliContext {
     sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal }),
     signal: undefined,
     importVfio: async () => (await import('../vfio/index.ts')) as Record<string, unknown>,
+    input: process.stdin,
+    output: process.stdout,
     ...overrides,
     sysRoot,
     sysfs: overrides.sysfs ?? new Sysfs(sysRoot),

@@ -20,6 +20,7 @@ import { infoVerb } from './verbs/info.ts';
 import { irqtopVerb } from './verbs/irqtop.ts';
 import { irqThreadVerb } from './verbs/irq-thread.ts';
 import { listVerb } from './verbs/list.ts';
+import { replVerb } from './verbs/repl.ts';
 import { unbindVerb } from './verbs/unbind.ts';
 
 export const VERBS: readonly Verb[] = [
@@ -33,6 +34,7 @@ export const VERBS: readonly Verb[] = [
   irqThreadVerb,
   guestVerb,
   benchVerb,
+  replVerb,
 ];
 
 export function mainHelp(): string {
