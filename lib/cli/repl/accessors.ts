@@ -13,16 +13,8 @@ import type { Hexdump } from './hexdump.ts';
 import { CONFIG_REGISTERS, lookupRegister } from './register-tables.ts';
 import type { RegisterInfo, RegisterTable } from './register-tables.ts';
 
-interface Widths {
-  read8(offset: number): number;
-  read16(offset: number): number;
-  read32(offset: number): number;
-  write8(offset: number, value: number): void;
-  write16(offset: number, value: number): void;
-  write32(offset: number, value: number): void;
-  read64?(offset: number): bigint;
-  write64?(offset: number, value: bigint): void;
-}
+/** Config space or a BAR: the PciDevice accessors (BARs add the 64-bit ones). */
+type Widths = Omit<ConfigSpace, 'size'> & Partial<Pick<PciRegion, 'read64' | 'write64'>>;
 
 /** What `cfg` and each `barN` share: named and sized accesses plus dump. */
 export class RegisterWindow {
