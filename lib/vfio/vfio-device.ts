@@ -152,6 +152,8 @@ export class VfioDevice implements PciDevice {
   close(): void {
     if (this.#gate.closed) return;
     this.#gate.closed = true;
+    // Before anything else runs (a detach can call back into a driver): BAR accesses now throw ECLOSED.
+    for (const region of this.#bars) region?.invalidate();
     const steps: (() => void)[] = [
       () => this.irq.closeAll(),
       () => this.#events.close(),

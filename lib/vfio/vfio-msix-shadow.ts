@@ -34,6 +34,8 @@ const PBA_QWORD_BYTES = 8;
 
 /** What a BAR routes to instead of its mapping / pread-pwrite for the byte ranges it covers. */
 export interface RegionTrap {
+  /** The lowest offset served here: the BAR's bytes below it never reach the trap. */
+  readonly start: number;
   /** Whether [offset, offset+width) is served here (accesses are naturally aligned, never straddle). */
   covers(offset: number, width: number): boolean;
   read(offset: number, width: 1 | 2 | 4): number;
@@ -72,6 +74,7 @@ export class VfioMsixShadow {
     const inTable = (o: number, w: number): boolean => hasTable && o >= tableOffset && o + w <= tableEnd;
     const inPba = (o: number, w: number): boolean => hasPba && o >= pbaOffset && o + w <= pbaEnd;
     return {
+      start: Math.min(hasTable ? tableOffset : Infinity, hasPba ? pbaOffset : Infinity),
       covers: (o, w) => inTable(o, w) || inPba(o, w),
       read: (o, w) => {
         if (w !== 4) return w === 2 ? 0xffff : 0xff;

@@ -132,12 +132,21 @@ t.test('interrupts: one SET_IRQS per index, deliveries routed per vector, INTx u
 
   const intx = new IrqLine('intx');
   let detached = 0;
-  intx.setConsumer({ fire: () => {}, detached: () => detached++ });
+  const bar = dev.bar(0);
+  let barInDetach = '';
+  intx.setConsumer({
+    fire: () => {},
+    detached: () => {
+      detached++;
+      try { bar.read32(0); barInDetach = 'read'; } catch (error) { barInDetach = (error as { code?: string }).code ?? 'other'; }
+    },
+  });
   dev.irq.attach(VFIO_PCI_INTX_IRQ_INDEX, 0, intx);
   dev.irq.unmaskIntx();
   t.same(fake.irqSets.at(-1), { index: 0, flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, start: 0, count: 1, fds: undefined });
   dev.close();
   t.equal(detached, 1, 'close detached the INTx line');
+  t.equal(barInDetach, 'ECLOSED', 'a driver called back during close finds its BAR closed, not the mapping');
   t.equal(fake.irqSets.at(-1)?.count, 0, 'close disabled INTx in the kernel');
   t.same(fake.open.size, 0);
 });
