@@ -3,13 +3,14 @@
 // export that blocks the calling thread; it takes no lock and touches no state another thread uses,
 // so it is safe on the main thread and in any Worker.
 //
-//   eventfdWaitAny(fds: Int32Array, count, deadlineNs: bigint, wakeFd: number, out: BigUint64Array)
-//     → index of the fd that fired (out[0] = the count read, out[1] = CLOCK_BOOTTIME ns,
-//       out[2] = CLOCK_MONOTONIC ns, both taken right after the read), -1 when CLOCK_MONOTONIC
+//   eventfdWaitAny(fds: Int32Array, count, deadlineNs: bigint, wakeFd: number, record: Int32Array)
+//     → index of the fd that fired (the wake record — wake_record.h — holds the CLOCK_BOOTTIME and
+//       CLOCK_MONOTONIC ns taken right after the read and the count read), -1 when CLOCK_MONOTONIC
 //       passed deadlineNs (INT64_MAX: never), -2 when wakeFd (≥ 0) fired (its count is consumed).
 //
 // The fds are read only when ready (poll first), so a blocking eventfd never stalls the thread past
-// the deadline. The JS side passes its own typed arrays: nothing is allocated per wake here.
+// the deadline. The JS side passes its own typed arrays and the poll set lives on the stack (or, past
+// kStackFds, in a per-thread vector that only grows): nothing is allocated per wake.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -23,12 +24,14 @@
 #include "clock.h"
 #include "errors.h"
 #include "exports.h"
+#include "wake_record.h"
 
 namespace ddk {
 
 namespace {
 
 constexpr size_t kMaxFds = 4096;  // more than any device's vectors (MSI-X: 2048) plus a wake fd
+constexpr size_t kStackFds = 64;  // an IRQ thread's vectors: the poll set fits on the stack
 
 // Milliseconds poll(2) may sleep before the deadline; -1 for none. ppoll would take ns, but poll's
 // ms granularity rounded up is what keeps a wait from returning before its deadline.
@@ -40,15 +43,29 @@ int TimeoutMs(int64_t deadline) {
   return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
 }
 
+// info[i] as an Int32Array: one napi_get_typedarray_info (node-addon-api's TypedArrayType(),
+// ElementLength() and Data() would each make that call again), or false after throwing.
+bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* message, int32_t** data, size_t* length) {
+  napi_env env = info.Env();
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  void* raw = nullptr;
+  if (info.Length() <= i || napi_is_typedarray(env, info[i], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, info[i], &type, length, &raw, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
+    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+    return false;
+  }
+  *data = static_cast<int32_t*>(raw);
+  return true;
+}
+
 Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    Napi::TypeError::New(env, "eventfdWaitAny: fds must be an Int32Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Int32Array fds = info[0].As<Napi::Int32Array>();
+  int32_t* fds = nullptr;
+  size_t fds_length = 0;
+  if (!Int32ArrayArg(info, 0, "eventfdWaitAny: fds must be an Int32Array", &fds, &fds_length)) return env.Undefined();
   int64_t count = 0;
-  if (!ArgInt(info, 1, "count", 0, static_cast<int64_t>(fds.ElementLength()), &count)) return env.Undefined();
+  if (!ArgInt(info, 1, "count", 0, static_cast<int64_t>(fds_length), &count)) return env.Undefined();
   if (count > static_cast<int64_t>(kMaxFds)) {
     Napi::RangeError::New(env, "eventfdWaitAny: at most 4096 fds").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -59,32 +76,48 @@ Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
   }
   bool lossless = true;
   int64_t deadline = info[2].As<Napi::BigInt>().Int64Value(&lossless);
-  if (!lossless) deadline = info[2].As<Napi::BigInt>().Int64Value(&lossless) < 0 ? INT64_MIN : INT64_MAX;
+  if (!lossless) {  // beyond int64: clamp by sign (far past → poll once, far future → never)
+    int sign = 0;
+    uint64_t words[2] = {0, 0};
+    size_t word_count = 2;  // the sign is all we need; the words are the low ones of a longer value
+    napi_get_value_bigint_words(env, info[2], &sign, &word_count, words);
+    deadline = sign != 0 ? INT64_MIN : INT64_MAX;
+  }
   int64_t wake = -1;
   if (!ArgInt(info, 3, "wakeFd", -1, INT32_MAX, &wake)) return env.Undefined();
-  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
-      info[4].As<Napi::TypedArray>().ElementLength() < 3) {
-    Napi::TypeError::New(env, "eventfdWaitAny: out must be a BigUint64Array of at least 3 elements").ThrowAsJavaScriptException();
+  int32_t* record_words = nullptr;
+  size_t record_length = 0;
+  if (!Int32ArrayArg(info, 4, "eventfdWaitAny: the wake record must be an Int32Array of at least 6 elements", &record_words, &record_length)) {
     return env.Undefined();
   }
-  Napi::BigUint64Array out = info[4].As<Napi::BigUint64Array>();
+  if (record_length < kWakeRecordInts) {
+    Napi::TypeError::New(env, "eventfdWaitAny: the wake record must be an Int32Array of at least 6 elements").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* record = reinterpret_cast<uint8_t*>(record_words);
 
-  std::vector<pollfd> pfds;
-  pfds.reserve(static_cast<size_t>(count) + 1);
+  pollfd stack_fds[kStackFds + 1];
+  thread_local std::vector<pollfd> heap_fds;  // grows to the largest set this thread waited on, once
+  const size_t nfds = static_cast<size_t>(count) + (wake >= 0 ? 1 : 0);
+  pollfd* pfds = stack_fds;
+  if (nfds > kStackFds + 1) {
+    if (heap_fds.size() < nfds) heap_fds.resize(nfds);
+    pfds = heap_fds.data();
+  }
   for (int64_t i = 0; i < count; i++) {
-    const int fd = fds[static_cast<size_t>(i)];
+    const int fd = fds[i];
     if (fd < 0) {
       SysContext ctx;
       ctx.syscall = "poll";
       ctx.fd = fd;
       return ThrowSys(env, EBADF, ctx);
     }
-    pfds.push_back(pollfd{fd, POLLIN, 0});
+    pfds[i] = pollfd{fd, POLLIN, 0};
   }
-  if (wake >= 0) pfds.push_back(pollfd{static_cast<int>(wake), POLLIN, 0});
+  if (wake >= 0) pfds[count] = pollfd{static_cast<int>(wake), POLLIN, 0};
 
   for (;;) {
-    const int ready = poll(pfds.data(), pfds.size(), TimeoutMs(deadline));
+    const int ready = poll(pfds, nfds, TimeoutMs(deadline));
     if (ready < 0) {
       if (errno == EINTR) continue;
       SysContext ctx;
@@ -95,7 +128,7 @@ Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
       if (TimeoutMs(deadline) == 0) return Napi::Number::New(env, -1);
       continue;  // woke early (rounding): wait the rest
     }
-    for (size_t i = 0; i < pfds.size(); i++) {
+    for (size_t i = 0; i < nfds; i++) {
       const short revents = pfds[i].revents;
       if (revents == 0) continue;
       if (revents & POLLNVAL) {
@@ -113,10 +146,9 @@ Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
         ctx.fd = pfds[i].fd;
         return ThrowSys(env, n < 0 ? errno : EIO, ctx);
       }
-      if (wake >= 0 && i == pfds.size() - 1) return Napi::Number::New(env, -2);
-      out[0] = value;
-      out[2] = ClockNs(CLOCK_MONOTONIC);
-      out[1] = ClockNs(CLOCK_BOOTTIME);  // after: BOOTTIME ≥ MONOTONIC holds for the pair
+      if (wake >= 0 && i == nfds - 1) return Napi::Number::New(env, -2);
+      WakeStampNow(record);
+      WakeSetCount(record, value);
       return Napi::Number::New(env, static_cast<double>(i));
     }
   }

@@ -1,8 +1,20 @@
 #include "clock.h"
 
 #include "exports.h"
+#include "wake_record.h"
 
 namespace ddk {
+
+uint8_t* ArgWakeRecord(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[i].As<Napi::TypedArray>().ElementLength() < kWakeRecordInts) {
+    Napi::TypeError::New(env, std::string(what) + ": the wake record must be an Int32Array of at least 6 elements").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  Napi::Int32Array record = info[i].As<Napi::Int32Array>();
+  return reinterpret_cast<uint8_t*>(record.Data());
+}
 
 namespace {
 
@@ -14,11 +26,20 @@ Napi::Value ClockMonoNs(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), ClockNs(CLOCK_MONOTONIC));
 }
 
+// clockStamps(record: Int32Array): both clocks into the record's boot/mono slots, allocating nothing
+// (the emulated devices' interrupts take their timestamps this way when the addon is loaded).
+Napi::Value ClockStamps(const Napi::CallbackInfo& info) {
+  uint8_t* record = ArgWakeRecord(info, 0, "clockStamps");
+  if (record != nullptr) WakeStampNow(record);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitClock(Napi::Env env, Napi::Object exports) {
   exports.Set("clockBootNs", Napi::Function::New(env, ClockBootNs, "clockBootNs"));
   exports.Set("clockMonoNs", Napi::Function::New(env, ClockMonoNs, "clockMonoNs"));
+  exports.Set("clockStamps", Napi::Function::New(env, ClockStamps, "clockStamps"));
 }
 
 }  // namespace ddk

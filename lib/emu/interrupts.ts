@@ -229,7 +229,7 @@ export class EmuInterrupts implements PciInterrupts {
     if (line != null) line.fire();
     else if (this.#sink !== null) {
       const msi = this.#msi as EmuMsi;
-      this.#sink.message(msi.addressLo, msi.addressHi, msi.messageData(vector), 1);
+      this.#sink.message(msi.addressLo, msi.addressHi, msi.messageData(vector), 1, null);
     } else this.unroutedMessages++;
   };
 
@@ -239,7 +239,7 @@ export class EmuInterrupts implements PciInterrupts {
     if (line != null) line.fire();
     else if (this.#sink !== null) {
       const msix = this.#msix as EmuMsix;
-      this.#sink.message(msix.entryAddressLo(vector), msix.entryAddressHi(vector), msix.entryData(vector), 1);
+      this.#sink.message(msix.entryAddressLo(vector), msix.entryAddressHi(vector), msix.entryData(vector), 1, null);
     } else this.unroutedMessages++;
   };
 

@@ -14,11 +14,12 @@
 import type { NativeAddon } from '../native/addon-types.ts';
 import { monoNs } from './clock.ts';
 import { deliverScheduledNow } from './irq-line.ts';
+import { wakeStamps } from './stamps.ts';
 
 export interface NativeIrqSource {
   readonly fd: number;
-  /** What the watcher calls: `count` fires, the timestamps of the read (boot / monotonic ns). */
-  deliver(count: number, bootNs: bigint, monoNs: bigint): void;
+  /** What the watcher calls: `count` fires; the read's timestamps are in this thread's `wakeStamps`. */
+  deliver(count: number): void;
 }
 
 /** ZX_TIME_INFINITE: no deadline. */
@@ -27,8 +28,6 @@ export const NO_DEADLINE = 0x7fff_ffff_ffff_ffffn;
 const sources: NativeIrqSource[] = [];
 let fds = new Int32Array(8);
 let waitAny: NativeAddon['eventfdWaitAny'] | null = null;
-/** [count, bootNs, monoNs] of the last wake: written by native code, read without allocating. */
-const result = new BigUint64Array(3);
 
 export function addNativeSource(source: NativeIrqSource, addon: NativeAddon): void {
   if (typeof addon.eventfdWaitAny !== 'function') return; // an addon without it (a scripted one in tests)
@@ -68,11 +67,12 @@ export function waitNativeSources(deadlineNs: bigint, wakeFd = -1): BlockingOutc
     return 'timeout';
   }
   if (waitAny === null) return 'none'; // a wake fd but no VFIO device ever opened on this thread
-  const index = waitAny(fds, count, deadlineNs, wakeFd, result);
+  // The native wait leaves the read's count and timestamps in the wake record, as the watcher does.
+  const index = waitAny(fds, count, deadlineNs, wakeFd, wakeStamps.words);
   if (index === -1) return 'timeout';
   if (index === -2) return 'woken';
   const source = sources[index];
-  if (source !== undefined) source.deliver(Number(result[0]), result[1] as bigint, result[2] as bigint);
+  if (source !== undefined) source.deliver(wakeStamps.count());
   deliverScheduledNow();
   return 'event';
 }

@@ -21,3 +21,8 @@ export function monoNs(): bigint {
 export function bootNs(): bigint {
   return process.hrtime.bigint() + bootOffsetNs;
 }
+
+/** CLOCK_BOOTTIME at the instant a CLOCK_MONOTONIC reading `mono` was taken. */
+export function bootNsAt(mono: bigint): bigint {
+  return mono + bootOffsetNs;
+}

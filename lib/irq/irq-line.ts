@@ -12,11 +12,14 @@
  * delivers the latched fires once (on the loop). Nothing is lost: every fire is delivered or
  * coalesced into a delivery's count.
  */
-import { bootNs, monoNs } from './clock.ts';
+import { IrqStamps } from './stamps.ts';
 
 export interface IrqConsumer {
-  /** One delivery: `count` fires coalesced; timestamps of the first of them (boot / monotonic ns). */
-  fire(count: number, bootTimestampNs: bigint, monoTimestampNs: bigint): void;
+  /**
+   * One delivery: `count` fires coalesced; `stamps` holds the first one's timestamps (`bootNs()`,
+   * `monoNs()` make bigints on demand). Read or copy them during the call: the line reuses the object.
+   */
+  fire(count: number, stamps: IrqStamps): void;
   /** The backend unrouted this line (vector disabled, device closed). */
   detached?(): void;
 }
@@ -53,8 +56,8 @@ export class IrqLine {
   #masked = false;
   /** Fires counted but not yet delivered (scheduled, or latched while masked). */
   #count = 0;
-  #firstBootNs = 0n;
-  #firstMonoNs = 0n;
+  /** The timestamps of the first fire counted in #count. */
+  readonly #first = new IrqStamps();
   #isScheduled = false;
   #fires = 0;
   #deliveries = 0;
@@ -77,21 +80,18 @@ export class IrqLine {
   /** Backend side, from anywhere: count `count` fires and schedule a delivery on the event loop. */
   fire(count = 1): void {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`IrqLine.fire: count must be a positive integer, got ${String(count)}`);
-    if (this.#count === 0) {
-      this.#firstBootNs = bootNs();
-      this.#firstMonoNs = monoNs();
-    }
+    if (this.#count === 0) this.#first.stampNow();
     this.#count += count;
     this.#fires += count;
     if (!this.#masked) this.#schedule();
   }
 
-  /** Backend side, already on the event loop (native eventfd watcher): deliver now, or latch if masked. */
-  deliver(count: number, bootTimestampNs: bigint, monoTimestampNs: bigint): void {
-    if (this.#count === 0) {
-      this.#firstBootNs = bootTimestampNs;
-      this.#firstMonoNs = monoTimestampNs;
-    }
+  /**
+   * Backend side, already on the event loop (native eventfd watcher) or in a blocking wait: deliver
+   * now, or latch if masked. `stamps`: when the fires happened (the wake record of the read).
+   */
+  deliver(count: number, stamps: IrqStamps): void {
+    if (this.#count === 0) this.#first.copyFrom(stamps);
     this.#count += count;
     this.#fires += count;
     if (!this.#masked && !this.#isScheduled) this.#flush();
@@ -169,6 +169,6 @@ export class IrqLine {
     const count = this.#count;
     this.#count = 0;
     this.#deliveries++;
-    consumer.fire(count, this.#firstBootNs, this.#firstMonoNs);
+    consumer.fire(count, this.#first);
   }
 }

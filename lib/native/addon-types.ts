@@ -23,6 +23,12 @@ export type U64 = number | bigint;
 /** `count` (coalesced fires) saturates at Number.MAX_SAFE_INTEGER: never rounded. */
 export type WatcherCallback = (count: number, bootNs: bigint, monoNs: bigint) => void;
 
+/**
+ * The interrupt path's form: the count alone; the timestamps of the read (and the count) are in the
+ * wake record given to the watcher (native/wake_record.h, lib/irq/stamps.ts) — nothing is allocated.
+ */
+export type RecordWatcherCallback = (count: number) => void;
+
 /** One uv_poll on an eventfd, on the creating thread's loop. Close it before closing the fd. */
 export interface NativeEventfdWatcher {
   readonly fd: number;
@@ -105,6 +111,8 @@ export interface NativeAddon {
 
   clockBootNs(): bigint;
   clockMonoNs(): bigint;
+  /** CLOCK_BOOTTIME and CLOCK_MONOTONIC now into a wake record's boot/mono slots (no allocation). */
+  clockStamps(record: Int32Array): void;
 
   eventfdCreate(initial?: number, options?: { nonblock?: boolean; semaphore?: boolean }): number;
   /**
@@ -118,12 +126,15 @@ export interface NativeAddon {
   eventfdWrite(fd: number, value?: U64): void;
   close(fd: number): void;
   /**
-   * Blocks the calling thread until one of fds[0…count-1] is readable (reads it: out = [count, bootNs,
-   * monoNs]; returns its index), CLOCK_MONOTONIC reaches deadlineNs (-1; 2^63-1 = never) or wakeFd
-   * fires (-2). native/blocking_wait.cc.
+   * Blocks the calling thread until one of fds[0…count-1] is readable (reads it: the wake record gets
+   * the count and the boot/mono ns of the read; returns its index), CLOCK_MONOTONIC reaches deadlineNs
+   * (-1; 2^63-1 = never) or wakeFd fires (-2). native/blocking_wait.cc.
    */
-  eventfdWaitAny(fds: Int32Array, count: number, deadlineNs: bigint, wakeFd: number, out: BigUint64Array): number;
-  EventfdWatcher: new (fd: number, callback: WatcherCallback) => NativeEventfdWatcher;
+  eventfdWaitAny(fds: Int32Array, count: number, deadlineNs: bigint, wakeFd: number, record: Int32Array): number;
+  EventfdWatcher: {
+    new (fd: number, callback: WatcherCallback): NativeEventfdWatcher;
+    new (fd: number, callback: RecordWatcherCallback, record: Int32Array): NativeEventfdWatcher;
+  };
 
   vfioOpenContainer(path?: string): number;
   vfioGetApiVersion(containerFd: number): number;

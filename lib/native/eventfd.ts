@@ -2,14 +2,21 @@
  * Thin TS wrappers over the addon's eventfd and watcher: an `Eventfd` owns its fd, and closing it
  * closes its watchers first (a uv_poll must never outlive its fd).
  */
-import type { NativeAddon, NativeEventfdWatcher, WatcherCallback } from './addon-types.ts';
+import type { NativeAddon, NativeEventfdWatcher, RecordWatcherCallback, WatcherCallback } from './addon-types.ts';
 
 export class EventfdWatcher implements Disposable {
   readonly #native: NativeEventfdWatcher;
 
-  /** Calls `callback(count, bootNs, monoNs)` once per readable event, on this thread's loop. */
-  constructor(addon: NativeAddon, fd: number, callback: WatcherCallback) {
-    this.#native = new addon.EventfdWatcher(fd, callback);
+  /**
+   * Calls `callback(count, bootNs, monoNs)` once per readable event, on this thread's loop; with a wake
+   * `record` (lib/irq/stamps.ts) it writes the timestamps and count there and calls `callback(count)`.
+   */
+  constructor(addon: NativeAddon, fd: number, callback: WatcherCallback);
+  constructor(addon: NativeAddon, fd: number, callback: RecordWatcherCallback, record: Int32Array);
+  constructor(addon: NativeAddon, fd: number, callback: WatcherCallback | RecordWatcherCallback, record?: Int32Array) {
+    this.#native = record === undefined
+      ? new addon.EventfdWatcher(fd, callback as WatcherCallback)
+      : new addon.EventfdWatcher(fd, callback as RecordWatcherCallback, record);
   }
 
   get fd(): number {
@@ -73,9 +80,13 @@ export class Eventfd implements Disposable {
     this.#addon.eventfdWrite(this.fd, value);
   }
 
-  watch(callback: WatcherCallback): EventfdWatcher {
+  watch(callback: WatcherCallback): EventfdWatcher;
+  watch(callback: RecordWatcherCallback, record: Int32Array): EventfdWatcher;
+  watch(callback: WatcherCallback | RecordWatcherCallback, record?: Int32Array): EventfdWatcher {
     if (this.#closed) throw new RangeError(`eventfd ${this.fd} is closed`);
-    const watcher = new EventfdWatcher(this.#addon, this.fd, callback);
+    const watcher = record === undefined
+      ? new EventfdWatcher(this.#addon, this.fd, callback as WatcherCallback)
+      : new EventfdWatcher(this.#addon, this.fd, callback as RecordWatcherCallback, record);
     this.#watchers.add(watcher);
     return watcher;
   }

@@ -19,6 +19,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DdkError } from '../errors.ts';
 import { setBootOffset } from '../irq/clock.ts';
+import { setNativeStampClock } from '../irq/stamps.ts';
 import { setHostMemoryAllocator } from '../pci/host-memory.ts';
 import type { NativeAddon } from './addon-types.ts';
 import { nativeHostMemoryAllocator } from './native-host-memory.ts';
@@ -88,6 +89,8 @@ function install(addon: NativeAddon): void {
   const mono = addon.clockMonoNs();
   const boot = addon.clockBootNs();
   setBootOffset(boot - mono);
+  // Older addons (a stale local build) lack it: interrupts then take bigint clocks.
+  if (typeof addon.clockStamps === 'function') setNativeStampClock((record) => addon.clockStamps(record));
   setHostMemoryAllocator(nativeHostMemoryAllocator(addon));
 }
 

@@ -6,6 +6,7 @@
  * Errors: out-of-range or misaligned offsets throw RangeError; everything else a `DdkError` with `code`.
  */
 import type { IrqLine } from '../irq/irq-line.ts';
+import type { IrqStamps } from '../irq/stamps.ts';
 import type { IrqIndex } from './vfio-indices.ts';
 
 /** Configuration space: 256 bytes (conventional) or 4096 (PCIe). Accesses must be naturally aligned. */
@@ -68,10 +69,11 @@ export interface IrqInfo {
  */
 export interface MsiMessageSink {
   /**
-   * `count` fires coalesced. The timestamps of the first fire are given when the backend took them
-   * when it read the eventfd (VFIO); without them the sink takes its own (emulated devices).
+   * `count` fires coalesced. `stamps`: the first fire's timestamps when the backend took them as it
+   * read the eventfd (VFIO: the thread's wake record, valid during the call); null: the sink takes its
+   * own (emulated devices).
    */
-  message(addressLo: number, addressHi: number, data: number, count: number, bootNs?: bigint, monoNs?: bigint): void;
+  message(addressLo: number, addressHi: number, data: number, count: number, stamps: IrqStamps | null): void;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * `PciInterrupts` over VFIO_DEVICE_SET_IRQS (spec/pci-vfio.md C.4). Each vector of the active index
- * gets one eventfd and one native watcher on this thread's loop; the watcher's callback (count,
- * bootNs, monoNs) goes straight into the routed `IrqLine.deliver` — no allocation per interrupt.
+ * gets one eventfd and one native watcher on this thread's loop; the watcher writes the read's count
+ * and timestamps into this thread's wake record (lib/irq/stamps.ts) and its callback (count) goes
+ * straight into the routed `IrqLine.deliver` — no allocation per interrupt.
  *
  * MSI / MSI-X: on the first attach every vector of the index is enabled in one SET_IRQS (vfio-pci
  * reports NORESIZE: the vector count cannot change while enabled), and routing per vector happens
@@ -26,7 +27,8 @@
 import type { IrqInfo, MsiMessageSink, PciInterrupts } from '../pci/device.ts';
 import { IrqLine } from '../irq/irq-line.ts';
 import { addNativeSource, removeNativeSource, type NativeIrqSource } from '../irq/blocking.ts';
-import type { NativeAddon, WatcherCallback } from '../native/addon-types.ts';
+import type { NativeAddon, RecordWatcherCallback } from '../native/addon-types.ts';
+import { wakeStamps } from '../irq/stamps.ts';
 import { Eventfd } from '../native/eventfd.ts';
 import {
   VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE, VFIO_IRQ_SET_ACTION_MASK,
@@ -154,9 +156,9 @@ export class VfioInterrupts implements PciInterrupts {
         const efd = new Eventfd(this.#addon);
         eventfds.push(efd);
         // Created once per vector at enable time; reads the routing table on each delivery.
-        const callback: WatcherCallback = (n, boot, mono) => {
+        const callback: RecordWatcherCallback = (n) => {
           const line = lines[v];
-          if (line != null) line.deliver(n, boot, mono);
+          if (line != null) line.deliver(n, wakeStamps);
         };
         this.#watch(efd, callback);
       }
@@ -192,8 +194,8 @@ export class VfioInterrupts implements PciInterrupts {
   }
 
   /** The loop's watcher, and the same callback for a blocking wait on this thread (lib/irq/blocking.ts). */
-  #watch(efd: Eventfd, callback: WatcherCallback): void {
-    efd.watch(callback);
+  #watch(efd: Eventfd, callback: RecordWatcherCallback): void {
+    efd.watch(callback, wakeStamps.words);
     const source: NativeIrqSource = { fd: efd.fd, deliver: callback };
     addNativeSource(source, this.#addon);
     sourcesOf.set(efd, source);
@@ -270,8 +272,8 @@ export class VfioInterrupts implements PciInterrupts {
         const efd = new Eventfd(this.#addon);
         eventfds.push(efd);
         // One closure per vector at enable time; each fire reads the message the vector carries now.
-        this.#watch(efd, (n, boot, mono) => {
-          this.#sink?.message(source.addressLo(v), source.addressHi(v), source.data(v), n, boot, mono);
+        this.#watch(efd, (n) => {
+          this.#sink?.message(source.addressLo(v), source.addressHi(v), source.data(v), n, wakeStamps);
         });
       }
       if (this.#active === VFIO_PCI_INTX_IRQ_INDEX) this.#kernelDisable(VFIO_PCI_INTX_IRQ_INDEX);

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { addNativeSource, removeNativeSource, waitNativeSources, NO_DEADLINE } from '../../lib/irq/blocking.ts';
+import { IrqStamps, wakeStamps } from '../../lib/irq/stamps.ts';
 import { native, skip, thrown } from './helpers.ts';
 
 const mono = (): bigint => process.hrtime.bigint();
@@ -15,15 +16,23 @@ t.test('the fd that fired, its count and both clocks; a deadline in the past pol
   const a = addon.eventfdCreate(0, { nonblock: true });
   const b = addon.eventfdCreate(0, { nonblock: true });
   const fds = Int32Array.of(a, b);
-  const out = new BigUint64Array(3);
+  const record = new IrqStamps();
+  const out = record.words;
   addon.eventfdWrite(b, 3);
   const before = mono();
   t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, out), 1, 'index of b');
-  t.equal(out[0], 3n, 'the count read');
-  t.ok((out[2] as bigint) >= before, 'CLOCK_MONOTONIC at the read');
-  t.ok((out[1] as bigint) >= (out[2] as bigint), 'CLOCK_BOOTTIME ≥ MONOTONIC');
+  t.equal(record.count(), 3, 'the count read, in the wake record');
+  t.ok(record.monoNs() >= before, 'CLOCK_MONOTONIC at the read');
+  t.ok(record.monoNs() <= mono(), 'taken before the call returned');
+  t.ok(record.bootNs() >= record.monoNs(), 'CLOCK_BOOTTIME ≥ MONOTONIC');
+  addon.eventfdWrite(b, 2 ** 40 + 7);
+  t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, out), 1);
+  t.equal(record.count(), 2 ** 40 + 7, 'a count above 32 bits, exact');
   t.equal(addon.eventfdRead(b), 0, 'the read consumed it');
   t.equal(addon.eventfdWaitAny(fds, 2, 0n, -1, out), -1, 'nothing ready, deadline passed: -1 at once');
+  t.equal(addon.eventfdWaitAny(fds, 2, -(1n << 70n), -1, out), -1, 'a deadline far below int64: long past, -1 at once');
+  addon.eventfdWrite(a, 1);
+  t.equal(addon.eventfdWaitAny(fds, 2, 1n << 70n, -1, out), 0, 'a deadline far above int64: never, the event ends it');
   const start = mono();
   t.equal(addon.eventfdWaitAny(fds, 2, mono() + 30_000_000n, -1, out), -1);
   t.ok(mono() - start >= 30_000_000n, 'waited the whole 30 ms, not less');
@@ -39,10 +48,11 @@ t.test('another thread ends the wait: an event on a watched fd, or the wake fd',
     const { writeSync } = require('node:fs');
     setTimeout(() => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(workerData.value)); writeSync(workerData.fd, b); }, 30);
   `, { eval: true, workerData: { fd, value } });
-  const out = new BigUint64Array(3);
+  const record = new IrqStamps();
+  const out = record.words;
   const w1 = writer(irq, 5);
   t.equal(addon.eventfdWaitAny(Int32Array.of(irq), 1, NO_DEADLINE, wake, out), 0, 'blocked until the other thread wrote');
-  t.equal(out[0], 5n);
+  t.equal(record.count(), 5);
   await new Promise((r) => w1.on('exit', r));
   const w2 = writer(wake, 1);
   t.equal(addon.eventfdWaitAny(Int32Array.of(irq), 1, NO_DEADLINE, wake, out), -2, 'the wake fd: -2');
@@ -55,7 +65,8 @@ t.test('the registry dispatches to the source that fired, as the watcher would',
   const addon = native();
   const fd = addon.eventfdCreate(0, { nonblock: true });
   const got: [number, bigint][] = [];
-  const source = { fd, deliver: (count: number, _boot: bigint, monoNs: bigint) => { got.push([count, monoNs]); } };
+  // The registry hands over the count; the read's timestamps are in the thread's wake record.
+  const source = { fd, deliver: (count: number) => { got.push([count, wakeStamps.monoNs()]); } };
   addNativeSource(source, addon);
   addon.eventfdWrite(fd, 2);
   t.equal(waitNativeSources(NO_DEADLINE), 'event');
@@ -72,11 +83,15 @@ t.test('the registry dispatches to the source that fired, as the watcher would',
 
 t.test('bad arguments: errors, never a hang', { skip }, async (t) => {
   const addon = native();
-  const out = new BigUint64Array(3);
+  const out = new IrqStamps().words;
   t.throws(() => addon.eventfdWaitAny([3] as unknown as Int32Array, 1, 0n, -1, out), TypeError);
   t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 2, 0n, -1, out), RangeError, 'count beyond the array');
+  t.throws(() => addon.eventfdWaitAny(Uint32Array.of(3) as unknown as Int32Array, 1, 0n, -1, out), TypeError, 'fds of another type');
+  const many = new Int32Array(100).fill(-1);
+  t.match(thrown(() => addon.eventfdWaitAny(many, 100, 0n, -1, out)), { code: 'EBADF' }, 'a poll set past the stack size, checked the same way');
   t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0 as unknown as bigint, -1, out), TypeError, 'deadline must be a bigint');
-  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0n, -1, new BigUint64Array(2)), TypeError, 'out too short');
+  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0n, -1, new Int32Array(5)), TypeError, 'wake record too short');
+  t.throws(() => addon.eventfdWaitAny(Int32Array.of(3), 1, 0n, -1, new BigUint64Array(3) as unknown as Int32Array), TypeError, 'not an Int32Array');
   t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(-1), 1, 0n, -1, out)), { code: 'EBADF' });
   t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(999_999), 1, NO_DEADLINE, -1, out)), { code: 'EBADF' }, 'a closed fd: EBADF, not a hang');
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { IrqStamps } from '../../lib/irq/stamps.ts';
 import { native, skip } from './helpers.ts';
 
 type Fire = { count: number; boot: bigint; mono: bigint };
@@ -140,4 +141,69 @@ t.test('Eventfd owns its fd and closes its watchers before it', { skip }, async 
   efd.close(); // idempotent
   t.throws(() => efd.watch(() => {}), RangeError);
   t.throws(() => a.eventfdRead(efd.fd), { code: 'EBADF' }, 'fd closed');
+});
+
+t.test('the record form: count and both clocks land in the wake record, the callback gets the count alone', { skip }, async (t) => {
+  const a = native();
+  const fd = a.eventfdCreate(0, { nonblock: true });
+  const record = new IrqStamps();
+  const args: unknown[][] = [];
+  const got = new Promise<void>((resolve) => {
+    const w = new a.EventfdWatcher(fd, (...callArgs: unknown[]) => {
+      args.push(callArgs);
+      if (record.count() >= 2 ** 33) { w.close(); resolve(); }
+    }, record.words);
+  });
+  const mono0 = a.clockMonoNs();
+  a.eventfdWrite(fd, 2 ** 33 + 5);
+  await got;
+  const mono1 = a.clockMonoNs();
+  t.same(args, [[2 ** 33 + 5]], 'one argument: the count');
+  t.equal(record.count(), 2 ** 33 + 5, 'the count in the record, exact past 32 bits');
+  t.ok(record.monoNs() >= mono0 && record.monoNs() <= mono1, 'CLOCK_MONOTONIC of the read');
+  t.ok(record.bootNs() >= record.monoNs(), 'CLOCK_BOOTTIME ≥ MONOTONIC');
+  a.close(fd);
+});
+
+t.test('the record form refuses anything but an Int32Array of at least 6 elements', { skip }, async (t) => {
+  const a = native();
+  const fd = a.eventfdCreate(0, { nonblock: true });
+  for (const bad of [new Int32Array(5), new Uint32Array(6), new BigUint64Array(3), [0, 0, 0, 0, 0, 0], {}]) {
+    t.throws(() => new a.EventfdWatcher(fd, () => {}, bad as unknown as Int32Array), TypeError, `record ${Object.prototype.toString.call(bad)}`);
+  }
+  a.close(fd);
+});
+
+t.test('clockStamps writes both clocks into a record without touching its count', { skip }, async (t) => {
+  const a = native();
+  const record = new IrqStamps();
+  record.words[4] = 7;
+  const before = a.clockMonoNs();
+  a.clockStamps(record.words);
+  t.ok(record.monoNs() >= before && record.monoNs() <= a.clockMonoNs());
+  t.ok(record.bootNs() >= record.monoNs());
+  t.equal(record.count(), 7);
+  t.throws(() => a.clockStamps(new Int32Array(2)), TypeError);
+});
+
+t.test('a counter signalled again during the callback is taken in the same poll event, at most 8 times', { skip }, async (t) => {
+  const a = native();
+  const fd = a.eventfdCreate(0, { nonblock: true });
+  const order: string[] = [];
+  let calls = 0;
+  await new Promise<void>((resolve) => {
+    const w = new a.EventfdWatcher(fd, () => {
+      calls++;
+      order.push(`cb${calls}`);
+      if (calls === 1) setImmediate(() => order.push('immediate'));
+      if (calls < 10) a.eventfdWrite(fd, 1); // the device raises the next one at once
+      else { w.close(); resolve(); }
+    });
+    a.eventfdWrite(fd, 1);
+  });
+  const immediate = order.indexOf('immediate');
+  t.same(order.slice(0, 8), ['cb1', 'cb2', 'cb3', 'cb4', 'cb5', 'cb6', 'cb7', 'cb8'], 'the next seven taken before the loop ran on');
+  t.equal(immediate, 8, 'then the loop ran (a setImmediate of the first callback) before the ninth');
+  t.equal(calls, 10);
+  a.close(fd);
 });

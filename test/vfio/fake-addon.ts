@@ -2,7 +2,7 @@
  * A scripted addon for the VfioDevice tests: an edu-like device (BAR0 1 MiB, 1 MSI, INTx) behind a
  * type1 container or an iommufd IOAS, recording what reaches the "kernel".
  */
-import type { IrqSet, NativeAddon, RegionInfo, WatcherCallback } from '../../lib/native/addon-types.ts';
+import type { IrqSet, NativeAddon, RecordWatcherCallback, RegionInfo, WatcherCallback } from '../../lib/native/addon-types.ts';
 import {
   VFIO_DEVICE_FLAGS_PCI, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE,
   VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
@@ -61,9 +61,17 @@ export function fakeAddon(o: FakeOptions = {}) {
       readonly fd: number;
       closed = false;
       hasRef = true;
-      constructor(n: number, cb: WatcherCallback) {
+      /** As the native watcher: with a wake record, count and timestamps go there and `cb(count)` is called. */
+      constructor(n: number, cb: WatcherCallback | RecordWatcherCallback, record?: Int32Array) {
         this.fd = n;
-        watchers.set(n, cb);
+        const slots = record === undefined ? null : new BigUint64Array(record.buffer, record.byteOffset, 3);
+        watchers.set(n, (count, boot, mono) => {
+          if (slots === null) { (cb as WatcherCallback)(count, boot, mono); return; }
+          slots[0] = boot;
+          slots[1] = mono;
+          slots[2] = BigInt(count);
+          (cb as RecordWatcherCallback)(count);
+        });
       }
       ref() { return this; }
       unref() { return this; }

@@ -41,7 +41,7 @@ t.test('MSI Enable through config: SET_IRQS for 2^MME vectors, fires → sink wi
   const cap = findMsi(dev.config);
   if (cap === null) throw new Error('fixture has no MSI');
   const messages: unknown[][] = [];
-  dev.irq.setMessageSink({ message: (...args) => { messages.push(args); } });
+  dev.irq.setMessageSink({ message: (lo, hi, data, count, stamps) => { messages.push([lo, hi, data, count, stamps?.bootNs(), stamps?.monoNs()]); } });
   const intx = new IrqLine('intx');
   intx.setConsumer({ fire: () => {} });
   dev.irq.attach(VFIO_PCI_INTX_IRQ_INDEX, 0, intx);

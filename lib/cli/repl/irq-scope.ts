@@ -53,7 +53,9 @@ export class IrqScope {
     const line = new IrqLine(`repl ${key}`);
     const entry: Vector = { kind, vector, line, unclaimed: null, waiter: null };
     line.setConsumer({
-      fire: (count, bootNs, monoNs) => {
+      fire: (count, stamps) => {
+        const bootNs = stamps.bootNs();
+        const monoNs = stamps.monoNs();
         const u = entry.unclaimed;
         entry.unclaimed = u === null ? { count, bootNs, monoNs } : { ...u, count: u.count + count };
         if (entry.waiter !== null) this.#claim(entry);

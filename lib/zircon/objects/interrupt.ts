@@ -4,7 +4,8 @@
  * argument checks before calling.
  *
  * Hot path: `hardwareInterrupt` / `trigger` → resolve the single waiter or queue the embedded port
- * packet. No objects are created on it: the waiter is two fields, the packet is this object.
+ * packet. No objects are created on it: the waiter is two fields, the packet is this object, the
+ * timestamps are int32 words (interrupt-timestamps.ts) until a waiter or a packet takes one.
  */
 import { ZX_OBJ_TYPE_INTERRUPT } from '../constants/object-types.ts';
 import { ZX_VIRTUAL_INTERRUPT_UNTRIGGERED } from '../constants/options.ts';
@@ -15,6 +16,8 @@ import { KernelObject } from '../kernel/kernel-object.ts';
 import type { Out } from '../types.ts';
 import { InterruptFlag, InterruptState, type InterruptHardware } from './interrupt-state.ts';
 import type { EmbeddedInterruptPacket, PortObject } from './port.ts';
+import { InterruptTimestamps } from './interrupt-timestamps.ts';
+import type { IrqStamps } from '../../irq/stamps.ts';
 
 type Resolve = (status: number) => void;
 
@@ -25,13 +28,12 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
   /** zx_interrupt_create options (ZX_INFO_INTERRUPT). */
   readonly options: number;
   state: InterruptState = InterruptState.IDLE;
-  /** First trigger time since last consumption; 0n = nothing pending (A.8). */
-  timestamp = 0n;
+  /** First trigger time since last consumption (0 = nothing pending, A.8) and the queued packet's. */
+  readonly #timestamps = new InterruptTimestamps();
   /** Bound port; destroy does not clear it (A.8 "structural fact"). */
   port: PortObject | null = null;
   // The embedded port packet.
   packetKey = 0n;
-  packetTimestamp = 0n;
   packetQueued = false;
   #waitResolve: Resolve | null = null;
   #waitOut: Out<bigint> | null = null;
@@ -71,7 +73,7 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
         this.#consume(out);
         return Promise.resolve(ZX_OK);
       case InterruptState.NEEDACK:
-        if (this.timestamp !== 0n) {
+        if (this.#timestamps.hasPending) {
           this.#consume(out);
           return Promise.resolve(ZX_OK);
         }
@@ -111,7 +113,7 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
         this.#consume(out);
         return ZX_OK;
       case InterruptState.NEEDACK:
-        if (this.timestamp !== 0n) {
+        if (this.#timestamps.hasPending) {
           this.#consume(out);
           return ZX_OK;
         }
@@ -154,8 +156,8 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
 
   /** Returns the pending timestamp to a waiter and clears it. */
   #consume(out: Out<bigint> | null): void {
-    if (out !== null) out.value = this.timestamp;
-    this.timestamp = 0n;
+    if (out !== null) out.value = this.#timestamps.pending();
+    this.#timestamps.clearPending();
   }
 
   /** The blocked waiter re-evaluates: TRIGGERED → OK (NEEDACK); DESTROYED → CANCELED. */
@@ -178,19 +180,30 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
   trigger(timestamp: bigint): number {
     if (!this.#virtual) return ZX_ERR_BAD_STATE;
     if (this.state === InterruptState.DESTROYED) return ZX_ERR_CANCELED;
-    this.#record(timestamp, false);
+    this.#timestamps.recordIfNone(timestamp); // first trigger wins
+    this.#record(false);
     this.updateSignals(ZX_VIRTUAL_INTERRUPT_UNTRIGGERED, 0);
     return ZX_OK;
   }
 
   /** A delivery from the device (the IrqLine consumer), with the timeline chosen at creation. */
-  hardwareInterrupt(bootNs: bigint, monoNs: bigint): void {
+  hardwareInterrupt(stamps: IrqStamps): void {
     if (this.state === InterruptState.DESTROYED) return; // handler unregistered on destroy
-    this.#record((this.flags & InterruptFlag.TIMESTAMP_MONO) !== 0 ? monoNs : bootNs, true);
+    this.#timestamps.recordStampsIfNone(stamps, (this.flags & InterruptFlag.TIMESTAMP_MONO) !== 0); // first trigger wins
+    this.#record(true);
   }
 
-  #record(timestamp: bigint, hardware: boolean): void {
-    if (this.timestamp === 0n) this.timestamp = timestamp; // first trigger wins
+  /** The zx_time_t the embedded packet carries (read once, when the port hands it out). */
+  get packetTimestamp(): bigint {
+    return this.#timestamps.packet();
+  }
+
+  /** The pending timestamp (0n: none), for diagnostics. */
+  get timestamp(): bigint {
+    return this.#timestamps.pending();
+  }
+
+  #record(hardware: boolean): void {
     if (this.port !== null) {
       if (this.state === InterruptState.NEEDACK) return; // coalesced until ack
       this.#send();
@@ -208,11 +221,11 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
   #send(): boolean {
     let queued = false;
     if (!this.packetQueued && this.port !== null) {
-      this.packetTimestamp = this.timestamp;
+      this.#timestamps.pendingToPacket();
       queued = this.port.queueInterrupt(this);
     }
     if ((this.flags & InterruptFlag.MASK_POSTWAIT) !== 0) this.#hardware?.mask();
-    this.timestamp = 0n;
+    this.#timestamps.clearPending();
     return queued;
   }
 
@@ -222,7 +235,7 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
     if (this.state === InterruptState.DESTROYED) return ZX_ERR_CANCELED;
     if (this.state !== InterruptState.NEEDACK) return this.#ackSucceeded(false);
     if ((this.flags & InterruptFlag.UNMASK_PREWAIT) !== 0) this.#hardware?.unmask();
-    if (this.timestamp !== 0n) {
+    if (this.#timestamps.hasPending) {
       if (!this.#send()) return ZX_ERR_BAD_STATE; // previous packet still unread: pending discarded
       return this.#ackSucceeded(true);
     }
@@ -262,7 +275,7 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
     // Newest kernel: an unread packet goes back to TRIGGERED so a wait or re-bind still delivers it.
     if (removed && this.state === InterruptState.NEEDACK) {
       this.state = InterruptState.TRIGGERED;
-      this.timestamp = this.packetTimestamp;
+      this.#timestamps.packetToPending();
     }
     this.packetKey = 0n;
     this.port = null;

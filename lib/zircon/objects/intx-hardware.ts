@@ -7,6 +7,7 @@
 import type { PciDevice } from '../../pci/device.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX } from '../../pci/vfio-indices.ts';
 import { IrqLine, type IrqConsumer } from '../../irq/irq-line.ts';
+import type { IrqStamps } from '../../irq/stamps.ts';
 import { releaseIrq } from '../platform/platform.ts';
 import type { InterruptHardware } from './interrupt-state.ts';
 import type { InterruptObject } from './interrupt.ts';
@@ -35,8 +36,8 @@ export class IntxHardware implements InterruptHardware, IrqConsumer {
     this.#unregisterClose = this.#device.onClose(() => this.detached());
   }
 
-  fire(_count: number, bootNs: bigint, monoNs: bigint): void {
-    this.#interrupt.hardwareInterrupt(bootNs, monoNs);
+  fire(_count: number, stamps: IrqStamps): void {
+    this.#interrupt.hardwareInterrupt(stamps);
     if (!this.#level && this.#live) this.#device.irq.unmaskIntx();
   }
 

@@ -20,6 +20,7 @@
  */
 import type { PciDevice } from '../../pci/device.ts';
 import { IrqLine, type IrqConsumer } from '../../irq/irq-line.ts';
+import type { IrqStamps } from '../../irq/stamps.ts';
 import {
   PCI_MSI_MASK_32, PCI_MSI_MASK_64, PCI_MSIX_ENTRY_CTRL_MASKBIT, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR,
   PCI_MSIX_ENTRY_SIZE, PCI_MSIX_ENTRY_UPPER_ADDR, PCI_MSIX_ENTRY_VECTOR_CTRL,
@@ -89,8 +90,8 @@ export class MsiHardware implements InterruptHardware, IrqConsumer {
     }
   }
 
-  fire(_count: number, bootNs: bigint, monoNs: bigint): void {
-    this.#interrupt.hardwareInterrupt(bootNs, monoNs);
+  fire(_count: number, stamps: IrqStamps): void {
+    this.#interrupt.hardwareInterrupt(stamps);
   }
 
   detached(): void {

@@ -19,7 +19,7 @@ import type { Out, zx_port_packet_t } from '../types.ts';
 /** What the port needs from an interrupt object's embedded packet. */
 export interface EmbeddedInterruptPacket {
   packetKey: bigint;
-  packetTimestamp: bigint;
+  readonly packetTimestamp: bigint;
   packetQueued: boolean;
 }
 

@@ -39,7 +39,7 @@ export function unregisterMsiVector(vector: number, line: IrqLine): void {
 
 /** The sink every platform-attached device's messages go to (PciInterrupts.setMessageSink). */
 export const platformMessageSink: MsiMessageSink = {
-  message(addressLo, addressHi, data, count, bootNs, monoNs) {
+  message(addressLo, addressHi, data, count, stamps) {
     if (addressHi !== 0 || ((addressLo & LAPIC_WINDOW_MASK) >>> 0) !== LAPIC_WINDOW) {
       msiDecodeCounters.notInterrupt += count;
       return;
@@ -49,7 +49,7 @@ export const platformMessageSink: MsiMessageSink = {
       msiDecodeCounters.spurious += count;
       return;
     }
-    if (bootNs !== undefined && monoNs !== undefined) line.deliver(count, bootNs, monoNs);
+    if (stamps !== null) line.deliver(count, stamps);
     else line.fire(count);
   },
 };
