@@ -132,6 +132,20 @@ bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Na
   return true;
 }
 
+bool ArgOptBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool fallback, bool* out) {
+  const Napi::Value v = info[i];
+  if (v.IsUndefined()) {
+    *out = fallback;
+    return true;
+  }
+  if (!v.IsBoolean()) {
+    ThrowType(info.Env(), std::string(name) + " must be a boolean");
+    return false;
+  }
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
 bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out) {
   Napi::Value v;
   if (!GetProp(obj, key, &v)) return false;

@@ -25,6 +25,8 @@ bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, std::
 bool ArgOptString(const Napi::CallbackInfo& info, size_t i, const char* name, const char* fallback, std::string* out);
 /** An optional object argument (undefined → empty object). */
 bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Napi::Object* out);
+/** info[i] as a boolean; undefined (or absent) → `fallback`. */
+bool ArgOptBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool fallback, bool* out);
 /** obj[key] as a boolean; undefined → `fallback`. */
 bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out);
 

@@ -80,25 +80,19 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// iommufdIoasMap(fd, { ioasId, vaddr, length, iova?, read = true, write = true }) → iova (bigint).
-// Without iova the kernel picks one; with it, IOMMU_IOAS_MAP_FIXED_IOVA.
+// iommufdIoasMap(fd, ioasId, vaddr, length, iova?, read = true, write = true) → the kernel's IOVA
+// (bigint) when `iova` is undefined; with it, IOMMU_IOAS_MAP_FIXED_IOVA and undefined. Positional
+// arguments (numbers or bigints): the DMA map path reads no object properties.
 Napi::Value IoasMap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
-  if (!ArgFd(info, 0, "ioctl(IOMMU_IOAS_MAP)", &fd)) return env.Undefined();
-  if (!info[1].IsObject()) return ThrowType(env, "map must be an object { ioasId, vaddr, length, iova?, read?, write? }");
-  Napi::Object o = info[1].As<Napi::Object>();
   int64_t ioas = 0;
   uint64_t vaddr = 0, length = 0, iova = 0;
   bool readable = true, writable = true;
-  Napi::Value iovaValue, ioasValue, vaddrValue, lengthValue;
-  if (!GetProp(o, "iova", &iovaValue)) return env.Undefined();
-  const bool fixed = !iovaValue.IsUndefined();
-  if (!GetProp(o, "ioasId", &ioasValue) || !ValueInt(env, ioasValue, "ioasId", 0, UINT32_MAX, &ioas) ||
-      !GetProp(o, "vaddr", &vaddrValue) || !ValueU64(env, vaddrValue, "vaddr", &vaddr) ||
-      !GetProp(o, "length", &lengthValue) || !ValueU64(env, lengthValue, "length", &length) ||
-      (fixed && !ValueU64(env, iovaValue, "iova", &iova)) || !OptBool(o, "read", true, &readable) ||
-      !OptBool(o, "write", true, &writable)) {
+  const bool fixed = !info[4].IsUndefined();
+  if (!ArgFd(info, 0, "ioctl(IOMMU_IOAS_MAP)", &fd) || !ArgInt(info, 1, "ioasId", 0, UINT32_MAX, &ioas) ||
+      !ArgU64(info, 2, "vaddr", &vaddr) || !ArgU64(info, 3, "length", &length) || (fixed && !ArgU64(info, 4, "iova", &iova)) ||
+      !ArgOptBool(info, 5, "read", true, &readable) || !ArgOptBool(info, 6, "write", true, &writable)) {
     return env.Undefined();
   }
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
@@ -118,10 +112,11 @@ Napi::Value IoasMap(const Napi::CallbackInfo& info) {
     if (errno == ENOMEM || errno == EPERM) ctx.hint = "pinning the pages failed: " + MemlockHint();
     return ThrowSys(env, errno, ctx);
   }
+  if (fixed) return env.Undefined();
   return Napi::BigInt::New(env, static_cast<uint64_t>(cmd.iova));
 }
 
-// iommufdIoasUnmap(fd, ioasId, iova, length) → bytes unmapped (bigint).
+// iommufdIoasUnmap(fd, ioasId, iova, length) → bytes unmapped (a number: at most `length`).
 Napi::Value IoasUnmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
@@ -137,7 +132,7 @@ Napi::Value IoasUnmap(const Napi::CallbackInfo& info) {
   cmd.iova = iova;
   cmd.length = length;
   if (Ioctl(fd, uapi::IOMMU_IOAS_UNMAP, &cmd) < 0) return ThrowSys(env, errno, FdContext("ioctl(IOMMU_IOAS_UNMAP)", fd));
-  return Napi::BigInt::New(env, static_cast<uint64_t>(cmd.length));
+  return Napi::Number::New(env, static_cast<double>(cmd.length));
 }
 
 // iommufdIoasIovaRanges(fd, ioasId) → { alignment: bigint, ranges: [{ start, last }] } (inclusive last).

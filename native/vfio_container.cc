@@ -142,21 +142,17 @@ Napi::Value IommuGetInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// vfioIommuMapDma(fd, { iova, vaddr, size, read = true, write = true }).
+// vfioIommuMapDma(fd, iova, vaddr, size, read = true, write = true). Positional arguments (numbers
+// or bigints): the DMA map path reads no object properties (each a string key lookup).
 Napi::Value MapDma(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
   if (!ArgFd(info, 0, "ioctl(VFIO_IOMMU_MAP_DMA)", &fd)) return env.Undefined();
-  if (!info[1].IsObject()) return ThrowType(env, "mapping must be an object { iova, vaddr, size, read?, write? }");
-  Napi::Object m = info[1].As<Napi::Object>();
   uapi::vfio_iommu_type1_dma_map map{};
   bool readable = true, writable = true;
   uint64_t iova = 0, vaddr = 0, size = 0;
-  Napi::Value iovaValue, vaddrValue, sizeValue;
-  if (!GetProp(m, "iova", &iovaValue) || !ValueU64(env, iovaValue, "iova", &iova) ||
-      !GetProp(m, "vaddr", &vaddrValue) || !ValueU64(env, vaddrValue, "vaddr", &vaddr) ||
-      !GetProp(m, "size", &sizeValue) || !ValueU64(env, sizeValue, "size", &size) ||
-      !OptBool(m, "read", true, &readable) || !OptBool(m, "write", true, &writable)) {
+  if (!ArgU64(info, 1, "iova", &iova) || !ArgU64(info, 2, "vaddr", &vaddr) || !ArgU64(info, 3, "size", &size) ||
+      !ArgOptBool(info, 4, "read", true, &readable) || !ArgOptBool(info, 5, "write", true, &writable)) {
     return env.Undefined();
   }
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
@@ -178,17 +174,12 @@ Napi::Value MapDma(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// vfioIommuUnmapDma(fd, { iova, size }) → bytes unmapped (bigint).
+// vfioIommuUnmapDma(fd, iova, size) → bytes unmapped (a number: at most `size`).
 Napi::Value UnmapDma(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
-  if (!ArgFd(info, 0, "ioctl(VFIO_IOMMU_UNMAP_DMA)", &fd)) return env.Undefined();
-  if (!info[1].IsObject()) return ThrowType(env, "range must be an object { iova, size }");
-  Napi::Object m = info[1].As<Napi::Object>();
   uint64_t iova = 0, size = 0;
-  Napi::Value iovaValue, sizeValue;
-  if (!GetProp(m, "iova", &iovaValue) || !ValueU64(env, iovaValue, "iova", &iova) ||
-      !GetProp(m, "size", &sizeValue) || !ValueU64(env, sizeValue, "size", &size)) {
+  if (!ArgFd(info, 0, "ioctl(VFIO_IOMMU_UNMAP_DMA)", &fd) || !ArgU64(info, 1, "iova", &iova) || !ArgU64(info, 2, "size", &size)) {
     return env.Undefined();
   }
   uapi::vfio_iommu_type1_dma_unmap unmap{};
@@ -198,7 +189,7 @@ Napi::Value UnmapDma(const Napi::CallbackInfo& info) {
   if (Ioctl(fd, uapi::VFIO_IOMMU_UNMAP_DMA, &unmap) < 0) {
     return ThrowSys(env, errno, FdContext("ioctl(VFIO_IOMMU_UNMAP_DMA)", fd));
   }
-  return Napi::BigInt::New(env, static_cast<uint64_t>(unmap.size));
+  return Napi::Number::New(env, static_cast<double>(unmap.size));
 }
 
 }  // namespace

@@ -141,9 +141,10 @@ export interface NativeAddon {
   vfioCheckExtension(containerFd: number, extension: number): number;
   vfioSetIommu(containerFd: number, type?: number): void;
   vfioIommuGetInfo(containerFd: number): IommuInfo;
-  vfioIommuMapDma(containerFd: number, map: { iova: U64; vaddr: U64; size: U64; read?: boolean; write?: boolean }): void;
+  /** Positional (no object to read on the DMA path); read and write default to true. */
+  vfioIommuMapDma(containerFd: number, iova: U64, vaddr: U64, size: U64, read?: boolean, write?: boolean): void;
   /** Returns the number of bytes unmapped. */
-  vfioIommuUnmapDma(containerFd: number, range: { iova: U64; size: U64 }): bigint;
+  vfioIommuUnmapDma(containerFd: number, iova: U64, size: U64): number;
 
   vfioOpenGroup(group: number, dir?: string): number;
   vfioGroupGetStatus(groupFd: number): GroupStatus;
@@ -161,12 +162,13 @@ export interface NativeAddon {
   iommufdOpen(path?: string): number;
   iommufdIoasAlloc(iommufd: number): number;
   iommufdDestroy(iommufd: number, id: number): void;
-  /** Returns the IOVA (the kernel picks one when `iova` is absent). */
-  iommufdIoasMap(
-    iommufd: number,
-    map: { ioasId: number; vaddr: U64; length: U64; iova?: U64; read?: boolean; write?: boolean },
-  ): bigint;
-  iommufdIoasUnmap(iommufd: number, ioasId: number, iova: U64, length: U64): bigint;
+  /**
+   * Maps at `iova` (IOMMU_IOAS_MAP_FIXED_IOVA: returns undefined), or where the kernel picks when `iova`
+   * is undefined (returns that IOVA). Positional; read and write default to true.
+   */
+  iommufdIoasMap(iommufd: number, ioasId: number, vaddr: U64, length: U64, iova?: U64, read?: boolean, write?: boolean): bigint | undefined;
+  /** Returns the number of bytes unmapped. */
+  iommufdIoasUnmap(iommufd: number, ioasId: number, iova: U64, length: U64): number;
   iommufdIoasIovaRanges(iommufd: number, ioasId: number): { alignment: bigint; ranges: { start: bigint; last: bigint }[] };
   /** `n` → /dev/vfio/devices/vfio<n>; a string is the path itself. */
   vfioCdevOpen(cdev: number | string): number;

@@ -5,6 +5,11 @@
  * device's DMA mask. IOVA 0 is never handed out, so a device programmed with a null address faults
  * instead of hitting a live buffer.
  *
+ * The bookkeeping is in page numbers, as JS numbers: a 64-bit space has fewer than 2^53 pages, so
+ * every page number is exact, and an allocation does integer arithmetic instead of a dozen bigint
+ * operations (each a heap object). The bigint methods (`alloc`, `reserve`, `release`) convert at the
+ * edge; the DMA path (vfio-dma.ts) calls the page methods directly.
+ *
  * Errors: RangeError for bad sizes / addresses; DdkError 'EEXIST' for an overlapping reservation,
  * 'ERANGE' for a fixed IOVA outside the usable ranges or the mask, 'ENOSPC' when nothing fits.
  */
@@ -18,24 +23,37 @@ export interface IovaRange {
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-interface Used {
-  start: bigint;
-  /** Exclusive. */
-  end: bigint;
+/** Pages [first, end) — end exclusive. */
+interface UsedPages {
+  first: number;
+  end: number;
+}
+
+/** Pages [first, last] — last inclusive. */
+interface UsablePages {
+  readonly first: number;
+  readonly last: number;
+}
+
+function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
 }
 
 export class IovaAllocator {
   readonly pageSize: bigint;
   readonly ranges: readonly IovaRange[];
-  /** Sorted by start, non-overlapping. */
-  readonly #used: Used[] = [];
+  readonly #page: number;
+  readonly #usable: readonly UsablePages[];
+  /** Sorted by first page, non-overlapping. */
+  readonly #used: UsedPages[] = [];
 
   /** `ranges` empty means the whole 64-bit space (the kernel reported no restriction). */
   constructor(ranges: readonly IovaRange[], pageSize = 4096n) {
-    if (typeof pageSize !== 'bigint' || pageSize <= 0n || (pageSize & (pageSize - 1n)) !== 0n) {
+    if (typeof pageSize !== 'bigint' || pageSize <= 0n || (pageSize & (pageSize - 1n)) !== 0n || pageSize > 1n << 40n) {
       throw new RangeError(`IOVA page size must be a power-of-two bigint, got ${String(pageSize)}`);
     }
     this.pageSize = pageSize;
+    this.#page = Number(pageSize);
     const usable = ranges.length === 0 ? [{ start: 0n, end: U64_MAX }] : ranges;
     for (const r of usable) {
       if (typeof r.start !== 'bigint' || typeof r.end !== 'bigint' || r.start < 0n || r.end < r.start || r.end > U64_MAX) {
@@ -43,16 +61,22 @@ export class IovaAllocator {
       }
     }
     this.ranges = [...usable].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    // Whole pages inside each range; page 0 is never handed out.
+    this.#usable = this.ranges
+      .map((r) => ({ first: Math.max(1, Number((r.start + pageSize - 1n) / pageSize)), last: Number((r.end + 1n) / pageSize) - 1 }))
+      .filter((p) => p.last >= p.first);
   }
 
-  #roundUp(v: bigint): bigint {
-    return (v + this.pageSize - 1n) & ~(this.pageSize - 1n);
+  /** The last page wholly at or below byte address `limit` (a DMA mask, an inclusive end). */
+  lastPageBelow(limit: bigint): number {
+    return Number((limit + 1n) / this.pageSize) - 1;
   }
 
-  #checkSize(size: bigint): void {
+  #pages(size: bigint): number {
     if (typeof size !== 'bigint' || size <= 0n || size % this.pageSize !== 0n) {
       throw new RangeError(`IOVA size must be a positive multiple of ${this.pageSize}, got ${String(size)}`);
     }
+    return Number(size / this.pageSize);
   }
 
   /**
@@ -60,64 +84,87 @@ export class IovaAllocator {
    * iova ≥ `min` and iova a multiple of `align` (a power of two; at least the page size).
    */
   alloc(size: bigint, limit: bigint = U64_MAX, min = 0n, align = this.pageSize): bigint {
-    this.#checkSize(size);
+    const pages = this.#pages(size);
     if (typeof align !== 'bigint' || align <= 0n || (align & (align - 1n)) !== 0n) {
       throw new RangeError(`IOVA alignment must be a power-of-two bigint, got ${String(align)}`);
     }
-    const step = align > this.pageSize ? align : this.pageSize;
-    const up = (v: bigint): bigint => (v + step - 1n) & ~(step - 1n);
-    for (const range of this.ranges) {
-      const floor = range.start > this.pageSize ? range.start : this.pageSize;
-      let candidate = up(floor > min ? floor : min);
-      const last = range.end < limit ? range.end : limit;
+    const alignPages = align > this.pageSize ? Number(align / this.pageSize) : 1;
+    const minPage = Number((min + this.pageSize - 1n) / this.pageSize);
+    return BigInt(this.allocPages(pages, this.lastPageBelow(limit), minPage, alignPages)) * this.pageSize;
+  }
+
+  /**
+   * `alloc` in pages: `pages` free pages starting at a multiple of `alignPages` (a power of two),
+   * at or above `minPage`, ending at or below `lastPage`. Returns the first page.
+   */
+  allocPages(pages: number, lastPage: number, minPage = 0, alignPages = 1): number {
+    const up = (p: number): number => (alignPages === 1 ? p : Math.ceil(p / alignPages) * alignPages);
+    for (const range of this.#usable) {
+      let candidate = up(range.first > minPage ? range.first : minPage);
+      const last = range.last < lastPage ? range.last : lastPage;
       for (const u of this.#used) {
         if (u.end <= candidate) continue;
-        if (candidate + size <= u.start) break;
+        if (candidate + pages <= u.first) break;
         candidate = up(u.end);
       }
-      if (candidate + size - 1n <= last) {
-        this.#insert(candidate, size);
+      if (candidate + pages - 1 <= last) {
+        this.#insert(candidate, pages);
         return candidate;
       }
     }
-    throw new DdkError('ENOSPC', `no free ${size}-byte IOVA range below 0x${limit.toString(16)} in the IOMMU's usable ranges: free DMA buffers or widen the DMA mask`);
+    const limit = (BigInt(lastPage) + 1n) * this.pageSize - 1n;
+    throw new DdkError('ENOSPC', `no free ${BigInt(pages) * this.pageSize}-byte IOVA range below ${hex(limit)} in the IOMMU's usable ranges: free DMA buffers or widen the DMA mask`);
   }
 
   /** Claims a caller-chosen `[iova, iova + size)`. */
   reserve(iova: bigint, size: bigint, limit: bigint = U64_MAX): void {
-    this.#checkSize(size);
+    const pages = this.#pages(size);
     if (typeof iova !== 'bigint' || iova < 0n || iova % this.pageSize !== 0n) {
       throw new RangeError(`IOVA must be a ${this.pageSize}-byte aligned bigint, got ${String(iova)}`);
     }
     const last = iova + size - 1n;
-    if (last > limit) throw new DdkError('ERANGE', `IOVA 0x${iova.toString(16)}+0x${size.toString(16)} ends above the DMA mask 0x${limit.toString(16)}`);
+    if (last > limit) throw new DdkError('ERANGE', `IOVA ${hex(iova)}+${hex(size)} ends above the DMA mask ${hex(limit)}`);
     if (!this.ranges.some((r) => r.start <= iova && last <= r.end)) {
-      const usable = this.ranges.map((r) => `0x${r.start.toString(16)}–0x${r.end.toString(16)}`).join(', ');
-      throw new DdkError('ERANGE', `IOVA 0x${iova.toString(16)}+0x${size.toString(16)} is outside the IOMMU's usable ranges (${usable})`);
+      const usable = this.ranges.map((r) => `${hex(r.start)}–${hex(r.end)}`).join(', ');
+      throw new DdkError('ERANGE', `IOVA ${hex(iova)}+${hex(size)} is outside the IOMMU's usable ranges (${usable})`);
     }
+    const first = Number(iova / this.pageSize);
     for (const u of this.#used) {
-      if (iova < u.end && u.start < iova + size) {
-        throw new DdkError('EEXIST', `IOVA 0x${iova.toString(16)}+0x${size.toString(16)} overlaps a mapping at 0x${u.start.toString(16)}`);
+      if (first < u.end && u.first < first + pages) {
+        throw new DdkError('EEXIST', `IOVA ${hex(iova)}+${hex(size)} overlaps a mapping at ${hex(BigInt(u.first) * this.pageSize)}`);
       }
     }
-    this.#insert(iova, size);
+    this.#insert(first, pages);
   }
 
   /** Returns a range given by `alloc`/`reserve`; unknown ranges are ignored (idempotent free). */
   release(iova: bigint, size: bigint): void {
-    const i = this.#used.findIndex((u) => u.start === iova && u.end === iova + size);
-    if (i >= 0) this.#used.splice(i, 1);
+    if (iova % this.pageSize !== 0n || size % this.pageSize !== 0n) return;
+    this.releasePages(Number(iova / this.pageSize), Number(size / this.pageSize));
+  }
+
+  /** `release` in pages. */
+  releasePages(first: number, pages: number): void {
+    const used = this.#used;
+    for (let i = 0; i < used.length; i++) {
+      const u = used[i] as UsedPages;
+      if (u.first === first && u.end === first + pages) {
+        used.splice(i, 1);
+        return;
+      }
+    }
   }
 
   /** Ranges currently handed out. */
   get used(): readonly { start: bigint; end: bigint }[] {
-    return this.#used.map((u) => ({ start: u.start, end: u.end }));
+    return this.#used.map((u) => ({ start: BigInt(u.first) * this.pageSize, end: BigInt(u.end) * this.pageSize }));
   }
 
-  #insert(start: bigint, size: bigint): void {
-    const entry = { start, end: start + size };
-    const at = this.#used.findIndex((u) => u.start > start);
-    if (at < 0) this.#used.push(entry);
-    else this.#used.splice(at, 0, entry);
+  #insert(first: number, pages: number): void {
+    const entry = { first, end: first + pages };
+    const used = this.#used;
+    let at = used.length;
+    while (at > 0 && (used[at - 1] as UsedPages).first > first) at--;
+    used.splice(at, 0, entry);
   }
 }

@@ -21,17 +21,31 @@ import { errnoCode, memlockError } from './vfio-diagnostics.ts';
 
 export const VFIO_DEFAULT_DMA_MASK = 0xffff_ffffn;
 
+/** 2 MiB: the large page the IOMMU (VT-d, AMD-Vi) and hugetlb share. */
+const LARGE_PAGE = 2 << 20;
+const LARGE_PAGE_MASK = BigInt(LARGE_PAGE - 1);
+
+/** `map` / `alloc` without options. */
+const NO_PLACEMENT: DmaMapOptions & { size?: number } = Object.freeze({});
+
 function checkMask(mask: bigint): void {
   if (typeof mask !== 'bigint' || mask < 0xfffn || mask > 0xffff_ffff_ffff_ffffn || (mask & (mask + 1n)) !== 0n) {
     throw new RangeError(`DMA mask must be a bigint 2^n − 1 with 12 ≤ n ≤ 64, got ${String(mask)}`);
   }
 }
 
+/** A live mapping, in IOMMU pages. */
 interface Live {
-  readonly iova: bigint;
-  readonly length: bigint;
+  readonly first: number;
+  readonly pages: number;
   /** Frees the host memory too (alloc) or not (map). */
-  release(): void;
+  readonly release: (() => void) | null;
+}
+
+/** A byte address or length as the addon takes it: a number while exact, else a bigint. */
+function u64(pages: number, page: number): number | bigint {
+  const bytes = pages * page;
+  return bytes <= Number.MAX_SAFE_INTEGER ? bytes : BigInt(pages) * BigInt(page);
 }
 
 export class VfioDma implements PciDma {
@@ -39,16 +53,24 @@ export class VfioDma implements PciDma {
   readonly #iommu: VfioIommu;
   readonly #gate: DeviceGate;
   readonly #iovas: IovaAllocator;
+  /** The IOMMU's mapping granule (at least 4 KiB), as a number and as a bigint. */
+  readonly #page: number;
+  readonly #pageBig: bigint;
   readonly #live = new Set<Live>();
   #mask: bigint;
+  /** The last page at or below the mask: allocations end there. */
+  #maskLastPage: number;
 
   constructor(addon: NativeAddon, iommu: VfioIommu, gate: DeviceGate, mask = VFIO_DEFAULT_DMA_MASK) {
     checkMask(mask);
     this.#addon = addon;
     this.#iommu = iommu;
     this.#gate = gate;
+    this.#pageBig = iommu.pageSize > 4096n ? iommu.pageSize : 4096n;
+    this.#page = Number(this.#pageBig);
+    this.#iovas = new IovaAllocator(iommu.iovaRanges, this.#pageBig);
     this.#mask = mask;
-    this.#iovas = new IovaAllocator(iommu.iovaRanges, iommu.pageSize > 4096n ? iommu.pageSize : 4096n);
+    this.#maskLastPage = this.#iovas.lastPageBelow(mask);
   }
 
   get mask(): bigint {
@@ -59,6 +81,7 @@ export class VfioDma implements PciDma {
     this.#gate.check();
     checkMask(mask);
     this.#mask = mask;
+    this.#maskLastPage = this.#iovas.lastPageBelow(mask);
   }
 
   /** The IOVA allocator (its ranges come from the IOMMU), for diagnostics and tests. */
@@ -82,25 +105,24 @@ export class VfioDma implements PciDma {
       throw code === 'EPERM' || code === 'EAGAIN' || code === 'ENOMEM' ? memlockError(size, error) : error;
     }
     const { buffer, vaddr } = allocation;
-    const length = BigInt(allocation.size);
-    let iova: bigint;
+    if (allocation.size % this.#page !== 0) {
+      this.#addon.dmaFree(buffer);
+      throw new RangeError(`dma.alloc: ${allocation.size} bytes are not a whole number of the IOMMU's ${this.#page}-byte pages`);
+    }
+    let first: number;
+    const pages = allocation.size / this.#page;
     try {
-      iova = this.#mapAt(vaddr, length, undefined, true, true);
+      first = this.#mapPages(vaddr, pages, undefined, true, true, NO_PLACEMENT);
     } catch (error) {
       this.#addon.dmaFree(buffer);
       throw error;
     }
-    const bytes = new Uint8Array(buffer);
-    const live: Live = {
-      iova,
-      length,
-      release: () => this.#addon.dmaFree(buffer),
-    };
+    const live: Live = { first, pages, release: () => this.#addon.dmaFree(buffer) };
     this.#live.add(live);
-    return { iova, size: allocation.size, bytes, free: () => this.#drop(live) };
+    return { iova: this.#iovaOf(first), size: allocation.size, bytes: new Uint8Array(buffer), free: () => this.#drop(live) };
   }
 
-  map(memory: HostMemory, options: DmaMapOptions & { size?: number } = {}): DmaMapping {
+  map(memory: HostMemory, options: DmaMapOptions & { size?: number } = NO_PLACEMENT): DmaMapping {
     this.#gate.check();
     if (!isNativeHostMemory(memory)) {
       throw new DdkError('EINVAL', 'dma.map: memory is not native page-aligned memory; allocate it with allocHostMemory after the addon is loaded (or use dma.alloc)');
@@ -109,48 +131,77 @@ export class VfioDma implements PciDma {
     if (!Number.isSafeInteger(size) || size <= 0 || size > memory.bytes.length) {
       throw new RangeError(`dma.map: size must be in (0, ${memory.bytes.length}], got ${String(size)}`);
     }
-    const page = Number(this.#iommu.pageSize > 4096n ? this.#iommu.pageSize : 4096n);
-    const length = BigInt(Math.ceil(size / page) * page);
-    if (length > BigInt(memory.bytes.length)) throw new RangeError(`dma.map: ${size} bytes round up to ${length}, more than the memory's ${memory.bytes.length}`);
-    const iova = this.#mapAt(memory.vaddr, length, options.iova, options.read ?? true, options.write ?? true, options);
-    const live: Live = { iova, length, release: () => {} };
+    const pages = Math.ceil(size / this.#page);
+    if (pages * this.#page > memory.bytes.length) {
+      throw new RangeError(`dma.map: ${size} bytes round up to ${pages * this.#page}, more than the memory's ${memory.bytes.length}`);
+    }
+    const first = this.#mapPages(memory.vaddr, pages, options.iova, options.read ?? true, options.write ?? true, options);
+    const live: Live = { first, pages, release: null };
     this.#live.add(live);
-    return { iova, size: Number(length), unmap: () => this.#drop(live) };
+    return { iova: this.#iovaOf(first), size: pages * this.#page, unmap: () => this.#drop(live) };
   }
 
-  #mapAt(vaddr: bigint, length: bigint, fixed: bigint | undefined, read: boolean, write: boolean, place: DmaMapOptions = {}): bigint {
-    let iova: bigint;
+  #iovaOf(first: number): bigint {
+    const bytes = first * this.#page;
+    return bytes <= Number.MAX_SAFE_INTEGER ? BigInt(bytes) : BigInt(first) * this.#pageBig;
+  }
+
+  /** IOVA pages for the mapping (allocated, or the caller's `fixed` IOVA reserved), then the IOMMU map. */
+  #mapPages(vaddr: bigint, pages: number, fixed: bigint | undefined, read: boolean, write: boolean, place: DmaMapOptions): number {
+    let first: number;
     if (fixed === undefined) {
-      const { minIova = 0n, maxIova, align = 1n } = place;
-      if (typeof minIova !== 'bigint' || minIova < 0n || (maxIova !== undefined && (typeof maxIova !== 'bigint' || maxIova < minIova))) {
-        throw new RangeError(`dma.map: minIova/maxIova must be bigints with 0 ≤ minIova ≤ maxIova, got ${String(minIova)}/${String(maxIova)}`);
-      }
-      const limit = maxIova !== undefined && maxIova < this.#mask ? maxIova : this.#mask;
-      iova = this.#iovas.alloc(length, limit, minIova, align);
-    }
-    else {
-      this.#iovas.reserve(fixed, length, this.#mask);
-      iova = fixed;
+      const placed = place.minIova !== undefined || place.maxIova !== undefined || place.align !== undefined;
+      first = placed ? this.#placed(pages, place) : this.#iovas.allocPages(pages, this.#maskLastPage, 0, this.#largePageAlign(vaddr, pages));
+    } else {
+      this.#iovas.reserve(fixed, BigInt(pages) * this.#pageBig, this.#mask);
+      first = Number(fixed / this.#pageBig);
     }
     try {
-      this.#iommu.map(vaddr, iova, length, read, write);
+      this.#iommu.map(vaddr, u64(first, this.#page), u64(pages, this.#page), read, write);
     } catch (error) {
-      this.#iovas.release(iova, length);
+      this.#iovas.releasePages(first, pages);
       const code = errnoCode(error);
       // type1 refuses to pin past RLIMIT_MEMLOCK with ENOMEM (vfio_pin_pages_remote).
-      throw code === 'ENOMEM' ? memlockError(length, error) : error;
+      throw code === 'ENOMEM' ? memlockError(pages * this.#page, error) : error;
     }
-    return iova;
+    return first;
+  }
+
+  /**
+   * Memory that starts on a 2 MiB boundary and spans at least 2 MiB (a hugetlb buffer, or THP-backed)
+   * gets a 2 MiB-aligned IOVA, so the IOMMU can map it with 2 MiB pages where the physical memory is
+   * contiguous, as the kernel's own DMA API aligns IOVAs to their size (drivers/iommu/dma-iommu.c
+   * iommu_dma_alloc_iova: size-aligned allocations). Anything else: page alignment.
+   */
+  #largePageAlign(vaddr: bigint, pages: number): number {
+    const large = LARGE_PAGE / this.#page;
+    if (large <= 1 || pages < large || (vaddr & LARGE_PAGE_MASK) !== 0n) return 1;
+    return large;
+  }
+
+  /** An allocator-chosen IOVA inside [minIova, maxIova] (maxIova lowered to the mask), `align`ed. */
+  #placed(pages: number, place: DmaMapOptions): number {
+    const { minIova = 0n, maxIova, align = 1n } = place;
+    if (typeof minIova !== 'bigint' || minIova < 0n || (maxIova !== undefined && (typeof maxIova !== 'bigint' || maxIova < minIova))) {
+      throw new RangeError(`dma.map: minIova/maxIova must be bigints with 0 ≤ minIova ≤ maxIova, got ${String(minIova)}/${String(maxIova)}`);
+    }
+    if (typeof align !== 'bigint' || align <= 0n || (align & (align - 1n)) !== 0n) {
+      throw new RangeError(`IOVA alignment must be a power-of-two bigint, got ${String(align)}`);
+    }
+    const lastPage = maxIova !== undefined && maxIova < this.#mask ? this.#iovas.lastPageBelow(maxIova) : this.#maskLastPage;
+    const minPage = Number((minIova + this.#pageBig - 1n) / this.#pageBig);
+    const alignPages = align > this.#pageBig ? Number(align / this.#pageBig) : 1;
+    return this.#iovas.allocPages(pages, lastPage, minPage, alignPages);
   }
 
   /** Unmaps (if the device is still open), releases the IOVA and the memory. Idempotent. */
   #drop(live: Live): void {
     if (!this.#live.delete(live)) return;
     try {
-      this.#iommu.unmap(live.iova, live.length);
+      this.#iommu.unmap(u64(live.first, this.#page), u64(live.pages, this.#page));
     } finally {
-      this.#iovas.release(live.iova, live.length);
-      live.release();
+      this.#iovas.releasePages(live.first, live.pages);
+      live.release?.();
     }
   }
 

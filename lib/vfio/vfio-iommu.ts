@@ -5,7 +5,7 @@
  * in the hardware suites: type1 on the Debian 6.1 guest, iommufd on the 6.12 guest kernel built by
  * scripts/guest/kernel-build.mjs (Debian's own kernels are built without IOMMUFD).
  */
-import type { NativeAddon } from '../native/addon-types.ts';
+import type { NativeAddon, U64 } from '../native/addon-types.ts';
 import type { IovaRange } from './iova-allocator.ts';
 
 export interface VfioIommu {
@@ -14,9 +14,9 @@ export interface VfioIommu {
   readonly iovaRanges: readonly IovaRange[];
   /** Smallest IOMMU page size (mapping granularity). */
   readonly pageSize: bigint;
-  /** Maps `size` bytes of this process at `vaddr` to `iova`. Throws the addon's error. */
-  map(vaddr: bigint, iova: bigint, size: bigint, read: boolean, write: boolean): void;
-  unmap(iova: bigint, size: bigint): void;
+  /** Maps `size` bytes of this process at `vaddr` to `iova` (numbers or bigints). Throws the addon's error. */
+  map(vaddr: U64, iova: U64, size: U64, read: boolean, write: boolean): void;
+  unmap(iova: U64, size: U64): void;
   /** Closes the fds this domain owns (the container / the iommufd). Idempotent. */
   close(): void;
 }
@@ -44,12 +44,12 @@ export class Type1Iommu implements VfioIommu {
     this.pageSize = smallestPage(info.iovaPgsizes);
   }
 
-  map(vaddr: bigint, iova: bigint, size: bigint, read: boolean, write: boolean): void {
-    this.#addon.vfioIommuMapDma(this.containerFd, { iova, vaddr, size, read, write });
+  map(vaddr: U64, iova: U64, size: U64, read: boolean, write: boolean): void {
+    this.#addon.vfioIommuMapDma(this.containerFd, iova, vaddr, size, read, write);
   }
 
-  unmap(iova: bigint, size: bigint): void {
-    this.#addon.vfioIommuUnmapDma(this.containerFd, { iova, size });
+  unmap(iova: U64, size: U64): void {
+    this.#addon.vfioIommuUnmapDma(this.containerFd, iova, size);
   }
 
   close(): void {
@@ -82,11 +82,11 @@ export class IommufdIoas implements VfioIommu {
     this.pageSize = r.alignment > 4096n ? r.alignment : 4096n;
   }
 
-  map(vaddr: bigint, iova: bigint, size: bigint, read: boolean, write: boolean): void {
-    this.#addon.iommufdIoasMap(this.iommufd, { ioasId: this.ioasId, vaddr, length: size, iova, read, write });
+  map(vaddr: U64, iova: U64, size: U64, read: boolean, write: boolean): void {
+    this.#addon.iommufdIoasMap(this.iommufd, this.ioasId, vaddr, size, iova, read, write);
   }
 
-  unmap(iova: bigint, size: bigint): void {
+  unmap(iova: U64, size: U64): void {
     this.#addon.iommufdIoasUnmap(this.iommufd, this.ioasId, iova, size);
   }
 

@@ -84,14 +84,14 @@ export function fakeAddon(o: FakeOptions = {}) {
       if (o.setIommuError) throw errno(o.setIommuError);
     },
     vfioIommuGetInfo: () => ({ flags: 3, iovaPgsizes: 0x40201000n, iovaRanges: [{ start: 0n, end: 0xfedfffffn }, { start: 0xfef00000n, end: (1n << 39n) - 1n }] }),
-    vfioIommuMapDma: (_fd: number, m: { iova: bigint; size: bigint }) => {
+    vfioIommuMapDma: (_fd: number, iova: number | bigint, _vaddr: number | bigint, size: number | bigint) => {
       if (o.mapDmaError) throw errno(o.mapDmaError);
-      maps.push({ iova: m.iova, size: m.size });
+      maps.push({ iova: BigInt(iova), size: BigInt(size) });
     },
-    vfioIommuUnmapDma: (_fd: number, r: { iova: bigint; size: bigint }) => {
-      const i = maps.findIndex((m) => m.iova === r.iova);
+    vfioIommuUnmapDma: (_fd: number, iova: number | bigint, size: number | bigint) => {
+      const i = maps.findIndex((m) => m.iova === BigInt(iova));
       if (i >= 0) maps.splice(i, 1);
-      return r.size;
+      return Number(size);
     },
     vfioOpenGroup: (group: number) => fd(`group ${group}`),
     vfioGroupGetStatus: () => ({ flags: 1, viable: o.groupViable ?? true, containerSet: false }),
@@ -135,11 +135,13 @@ export function fakeAddon(o: FakeOptions = {}) {
     iommufdIoasAlloc: () => { calls.push('ioas'); return 7; },
     vfioDeviceAttachIommufdPt: (_fd: number, pt: number) => { calls.push(`attach ${pt}`); return 0; },
     iommufdIoasIovaRanges: () => ({ alignment: 4096n, ranges: [{ start: 0n, last: 0xfedfffffn }] }),
-    iommufdIoasMap: (_fd: number, m: { iova: bigint; length: bigint }) => { maps.push({ iova: m.iova, size: m.length }); return m.iova; },
-    iommufdIoasUnmap: (_fd: number, _ioas: number, iova: bigint, length: bigint) => {
-      const i = maps.findIndex((m) => m.iova === iova);
+    iommufdIoasMap: (_fd: number, _ioas: number, _vaddr: number | bigint, length: number | bigint, iova: number | bigint) => {
+      maps.push({ iova: BigInt(iova), size: BigInt(length) });
+    },
+    iommufdIoasUnmap: (_fd: number, _ioas: number, iova: number | bigint, length: number | bigint) => {
+      const i = maps.findIndex((m) => m.iova === BigInt(iova));
       if (i >= 0) maps.splice(i, 1);
-      return length;
+      return Number(length);
     },
   };
   return { addon: addon as unknown as NativeAddon, open, calls, irqSets, maps, watchers, mapped, config };

@@ -172,6 +172,15 @@ t.test('DMA: IOVAs below the mask, inside the IOMMU ranges; memlock failure expl
   t.throws(() => dev.dma.map(memory, { size: 20000 }), RangeError);
   m.unmap();
   t.same(fake.maps, []);
+  const small = dev.dma.map(memory, { size: 4096 });
+  const huge = { bytes: new Uint8Array(4 << 20), size: 4 << 20, native: true as const, vaddr: 0x7f1000200000n, free: () => {} };
+  const large = dev.dma.map(huge, { size: 2 << 20 });
+  t.equal(small.iova, 0x1000n, 'a 4 KiB mapping: the first free page');
+  t.equal(large.iova, 0x200000n, 'memory on a 2 MiB boundary spanning 2 MiB: a 2 MiB-aligned IOVA (dma-iommu sizes-aligns its IOVAs)');
+  const offset = dev.dma.map({ ...huge, vaddr: 0x7f1000201000n }, { size: 2 << 20 });
+  t.equal(offset.iova, 0x400000n, 'memory off a 2 MiB boundary: page alignment is all the IOMMU could use');
+  for (const x of [small, large, offset]) x.unmap();
+  t.same(fake.maps, []);
   const failing = fakeAddon({ mapDmaError: 'ENOMEM' });
   using other = openVfioDevice(EDU, env(failing));
   t.throws(() => other.dma.alloc(4096), { code: 'ERR_MEMLOCK', message: /RLIMIT_MEMLOCK.*ulimit -l/ });

@@ -71,7 +71,7 @@ function fakeAddon() {
     vfioSetIommu: () => {},
     vfioIommuGetInfo: () => ({ flags: 3, iovaPgsizes: 0x40201000n, iovaRanges: [{ start: 0n, end: 0xfedfffffn }] }),
     vfioIommuMapDma: () => {},
-    vfioIommuUnmapDma: (_fd: number, r: { size: bigint }) => r.size,
+    vfioIommuUnmapDma: (_fd: number, _iova: number | bigint, size: number | bigint) => Number(size),
     vfioOpenGroup: () => fd(),
     vfioGroupGetStatus: () => ({ flags: 1, viable: true, containerSet: false }),
     vfioGroupSetContainer: () => {},
