@@ -33,6 +33,9 @@
 /* 2 MiB-aligned, as the JS IOVA allocator aligns a 2 MiB mapping, so the IOMMU may use a superpage for
  * either side alike (a 1 MiB-aligned IOVA forces 512 small PTEs and made C look 3× slower). */
 #define DMA_IOVA 0x200000ull
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
 
 static double *samples;
 
@@ -83,11 +86,19 @@ static void mmio(struct vfio_dev *d, size_t iterations, int write) {
   print_row(stdout, write ? "mmio_write32" : "mmio_read32", &s, samples, iterations, NULL);
 }
 
-static void dma_map_unmap(struct vfio_dev *d, size_t size, size_t iterations, const char *name) {
+static void dma_map_unmap(struct vfio_dev *d, size_t size, int hugetlb, size_t iterations, const char *name) {
   /* Allocated as the addon allocates DMA memory (native/dma.cc): anonymous, touched, mlock'd — so the
-   * row compares the map/unmap path, not page faulting in an unlocked buffer. */
-  void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (buf == MAP_FAILED) { perror("mmap"); exit(1); }
+   * row compares the map/unmap path, not page faulting in an unlocked buffer. The page size is explicit
+   * on both sides: 4 KiB pages (transparent huge pages refused for this buffer, whatever the guest's THP
+   * mode), or one 2 MiB hugetlb page as dmaAlloc({ hugepage: true }) takes it (MAP_HUGETLB). */
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | (hugetlb ? MAP_HUGETLB | (21 << MAP_HUGE_SHIFT) : 0);
+  void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (buf == MAP_FAILED) {
+    if (hugetlb) { fprintf(stderr, "vfio-baseline: %s skipped: no 2 MiB huge page (vm.nr_hugepages)\n", name); return; }
+    perror("mmap");
+    exit(1);
+  }
+  if (!hugetlb) madvise(buf, size, MADV_NOHUGEPAGE);
   memset(buf, 0, size);
   if (mlock(buf, size) < 0) { perror("mlock"); exit(1); }
   for (size_t i = 0; i < 10 + iterations; i++) {
@@ -171,8 +182,9 @@ int main(int argc, char **argv) {
 
   mmio(&d, iterations, 0);
   mmio(&d, iterations, 1);
-  dma_map_unmap(&d, 4096, iterations, "dma_map_unmap_4k");
-  dma_map_unmap(&d, 2u << 20, iterations / 10 ? iterations / 10 : 1, "dma_map_unmap_2m");
+  dma_map_unmap(&d, 4096, 0, iterations, "dma_map_unmap_4k");
+  dma_map_unmap(&d, 2u << 20, 0, iterations / 10 ? iterations / 10 : 1, "dma_map_unmap_2m");
+  dma_map_unmap(&d, 2u << 20, 1, iterations / 10 ? iterations / 10 : 1, "dma_map_unmap_2m_hugetlb");
 
   if (vfio_set_irq_eventfds(&d, VFIO_PCI_INTX_IRQ_INDEX, &efd, 1) < 0) return 1;
   intx_roundtrip(&d, efd, iterations);

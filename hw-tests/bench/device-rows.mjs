@@ -126,11 +126,26 @@ export function mmioRows(dev, step) {
   return rows;
 }
 
-/** dma_map_unmap_{4k,2m}: PciDma.map (IOVA allocation + VFIO_IOMMU_MAP_DMA) then unmap, per iteration. */
+/**
+ * dma_map_unmap_{4k,2m,2m_hugetlb}: PciDma.map (IOVA allocation + VFIO_IOMMU_MAP_DMA) then unmap, per
+ * iteration, on memory allocated as the C side allocates it: 4 KiB pages (the guest's THP mode is
+ * `madvise`, so no huge page unless asked; C refuses THP for its buffer explicitly), or one 2 MiB
+ * hugetlb page (allocHostMemory({ hugepage: true }), MAP_HUGETLB in C). A missing huge page skips the
+ * hugetlb row on both sides.
+ */
 export function dmaRows(dev, iterations, step) {
   const rows = [];
-  for (const [name, size, n] of [['dma_map_unmap_4k', 4096, iterations], ['dma_map_unmap_2m', 2 << 20, Math.max(1, Math.floor(iterations / 10))]]) {
-    const memory = allocHostMemory(size);
+  const tenth = Math.max(1, Math.floor(iterations / 10));
+  for (const [name, size, n, hugepage] of [['dma_map_unmap_4k', 4096, iterations, false], ['dma_map_unmap_2m', 2 << 20, tenth, false],
+    ['dma_map_unmap_2m_hugetlb', 2 << 20, tenth, true]]) {
+    let memory;
+    try {
+      memory = allocHostMemory(size, { hugepage });
+    } catch (error) {
+      if (!hugepage) throw error;
+      console.error(`[bench] ${name} skipped: ${error.message}`);
+      continue;
+    }
     try {
       memory.bytes.fill(0);
       const samples = measureSync(() => dev.dma.map(memory, { size }).unmap(), { ...step(name), iterations: n });

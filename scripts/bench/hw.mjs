@@ -22,7 +22,7 @@ export const HW_ROW_ORDER = [
   'eventfd_loopback_watcher', 'msi_roundtrip_watcher', 'msi_roundtrip_irqline', 'msi_roundtrip_zx_interrupt_wait', 'msi_roundtrip_zx_port',
   'msi_roundtrip_ddi_handler', 'msi_roundtrip_zx_interrupt_wait_blocking', 'msi_roundtrip_zx_port_blocking',
   'msi_roundtrip_ddi_interrupt_thread', 'storm_irqline', 'mmio_read32_view', 'mmio_read32_accessor', 'mmio_write32_view',
-  'mmio_write32_accessor', 'dma_map_unmap_4k', 'dma_map_unmap_2m', 'intx_roundtrip_irqline',
+  'mmio_write32_accessor', 'dma_map_unmap_4k', 'dma_map_unmap_2m', 'dma_map_unmap_2m_hugetlb', 'intx_roundtrip_irqline',
 ];
 
 function shellQuote(s) {
@@ -37,6 +37,9 @@ function guestCommand({ iterations, storm, nodeArgs }) {
     'uname -r > /run/ddk/kernel',
     // The clock both sides time with: without a TSC clocksource each read is a syscall (µs under TCG).
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > /run/ddk/clocksource 2>/dev/null',
+    // Page sizes of the DMA rows: 4 KiB unless a row asks for a 2 MiB hugetlb page (two reserved here).
+    'cat /sys/kernel/mm/transparent_hugepage/enabled > /run/ddk/thp 2>/dev/null',
+    'echo 2 > /proc/sys/vm/nr_hugepages 2>/dev/null',
     'echo "[bench] C baseline: vfio-baseline on $VFIO_DDK_EDU_BDF"',
     `${shellQuote(BASELINE_BINARY)} --bdf "$VFIO_DDK_EDU_BDF" ${counts} > /run/ddk/c.jsonl; c=$?`,
     'cat /run/ddk/c.jsonl',
@@ -132,7 +135,7 @@ export async function runHwBench(o = {}) {
     const result = combineHw({
       cRows, js,
       meta: {
-        date: new Date().toISOString(), kernel, clocksource: text('clocksource'), accel: run.accel, vcpus: 1, iterations, storm, node_args: nodeArgs,
+        date: new Date().toISOString(), kernel, clocksource: text('clocksource'), thp: text('thp'), accel: run.accel, vcpus: 1, iterations, storm, node_args: nodeArgs,
         guest_status: run.status, boot_seconds: run.bootSeconds, seconds: run.seconds,
         edu: run.devices.find((d) => d.id === '1234:11e8')?.bdf ?? run.devices[0]?.bdf ?? null,
       },

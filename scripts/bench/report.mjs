@@ -129,7 +129,7 @@ export function formatTable(result, { subjectLabel = 'JS', baselineLabel = 'C' }
     for (const t of targets) out.push(`  [${t.status === 'met' ? 'met   ' : 'MISSED'}] ${t.text}`);
   }
   const meta = [
-    ['suite', result.suite], ['node', result.node], ['kernel', result.kernel], ['accel', result.accel], ['clocksource', result.clocksource],
+    ['suite', result.suite], ['node', result.node], ['kernel', result.kernel], ['accel', result.accel], ['clocksource', result.clocksource], ['THP', result.thp],
     ['iterations', result.iterations], ['timer ns/read', result.timer_ns], ['date', result.date],
   ].filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k} ${v}`);
   if (meta.length > 0) out.push('', meta.join(', '));
