@@ -52,7 +52,7 @@ const QMP_POLL_MS = 100;
 
 /**
  * One QMP command on the guest's QEMU, asked through the results share (protocol: scripts/guest/
- * qmp-relay.mjs): resolves with its "return", rejects (code EQMP, qmpClass) with its error.
+ * qmp-relay.mjs): resolves with its "return", rejects (code EQMP, qmpClass, qmpDesc) with its error.
  * device_del resolves once QEMU emitted DEVICE_DELETED (the guest released the slot).
  */
 export async function qmp(command: string, args?: Record<string, unknown>, timeoutMs = 60_000): Promise<unknown> {
@@ -67,7 +67,7 @@ export async function qmp(command: string, args?: Record<string, unknown>, timeo
     if (existsSync(reply)) {
       const answer = JSON.parse(readFileSync(reply, 'utf8')) as { return?: unknown; error?: { class: string; desc: string } };
       rmSync(reply, { force: true });
-      if (answer.error) throw Object.assign(new Error(`QMP ${command}: ${answer.error.desc}`), { code: 'EQMP', qmpClass: answer.error.class });
+      if (answer.error) throw Object.assign(new Error(`QMP ${command}: ${answer.error.desc}`), { code: 'EQMP', qmpClass: answer.error.class, qmpDesc: answer.error.desc });
       return answer.return;
     }
     if (Date.now() > deadline) throw new Error(`QMP ${command}: no reply within ${timeoutMs / 1000} s`);
