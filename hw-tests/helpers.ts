@@ -92,6 +92,15 @@ export function guestKernel(): string {
   return process.env['VFIO_DDK_GUEST_KERNEL'] ?? 'unknown';
 }
 
+/**
+ * The MSI-X vectors of `bdf` the kernel has an interrupt requested for: the `vfio-msix[N](BDF)` actions
+ * in /proc/interrupts (vfio_pci_intrs.c names them so), sorted.
+ */
+export function vfioMsixVectors(bdf: string): number[] {
+  const text = readFileSync('/proc/interrupts', 'utf8');
+  return [...text.matchAll(/vfio-msix\[(\d+)\]\(([^)]+)\)/g)].filter((m) => m[2] === bdf).map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
 /** Open file descriptors of this process. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
