@@ -24,8 +24,9 @@
  * so a message it raises waits in the PBA and arrives when the vector is added — the PCI behaviour of a
  * masked vector — where the whole-index mode drops it in JS.
  *
- * What it saves: a Linux interrupt, an interrupt-remapping entry and an eventfd + watcher per unused
- * vector (an NVMe controller has 65; a driver using the admin queue needs 1).
+ * What it saves, per vector not set up: an eventfd + watcher and a requested Linux interrupt, and —
+ * outside the block 0…v the first attach allocates — its allocation and interrupt-remapping entry (an
+ * NVMe controller has 65 vectors; a driver using the admin queue needs 1).
  */
 import type { NativeAddon } from '../native/addon-types.ts';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD } from '../native/vfio-uapi.ts';
