@@ -101,6 +101,22 @@ export function vfioMsixVectors(bdf: string): number[] {
   return [...text.matchAll(/vfio-msix\[(\d+)\]\(([^)]+)\)/g)].filter((m) => m[2] === bdf).map((m) => Number(m[1])).sort((a, b) => a - b);
 }
 
+/**
+ * How many interrupts the kernel took for MSI-X vector `vector` of `bdf` (its /proc/interrupts line,
+ * every CPU's column summed), or null when that vector has no interrupt requested.
+ */
+export function vfioMsixInterruptCount(bdf: string, vector: number): number | null {
+  const action = `vfio-msix[${vector}](${bdf})`;
+  const line = readFileSync('/proc/interrupts', 'utf8').split('\n').find((l) => l.trimEnd().endsWith(action));
+  if (line === undefined) return null;
+  let total = 0;
+  for (const column of line.trim().split(/\s+/).slice(1)) {
+    if (!/^\d+$/.test(column)) break;
+    total += Number(column);
+  }
+  return total;
+}
+
 /** Open file descriptors of this process. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;

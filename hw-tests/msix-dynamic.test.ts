@@ -8,15 +8,22 @@
  * sets up only the attached vectors — /proc/interrupts shows a `vfio-msix[N](BDF)` action for exactly
  * those; Debian 6.1 (no dynamic MSI-X in vfio-pci) reports NORESIZE and gets all 5 on the first attach.
  *
- * "No interrupt lost": a Worker (msix-raiser.ts) keeps writing ICS, each write one MSI-X message on
+ * "No interrupt lost": a Worker (msix-raiser.ts) keeps writing ICS, each write an MSI-X message on
  * vector 0, while this thread attaches vectors 1…4 one by one, detaches them and attaches them again.
- * Eventfd counts coalesce, so the check is on the sum of delivered counts: it must equal the writes.
- * One write is one message only with care, in QEMU 7.2's hw/net/e1000e_core.c: a cause is sent again
- * only once it left ICR (e1000e_send_msi's msi_causes_pending), so EIAC auto-clears RxQ0 on each send
+ * Eventfd counts coalesce, so the checks are on the sum of delivered counts: it must equal the
+ * interrupts the kernel took for vector 0 (/proc/interrupts) exactly, and those must cover every write.
+ *
+ * A write is a message only with care, in QEMU 7.2's hw/net/e1000e_core.c: a cause is sent again only
+ * once it left ICR (e1000e_send_msi's msi_causes_pending), so EIAC auto-clears RxQ0 on each send
  * (e1000e_msix_notify_one; CTRL_EXT.IAME keeps its IMS bit); and each vector is throttled to one
  * message per EITR interval — at least E1000E_MIN_XITR = 500 × 256 ns = 128 µs, the reset value and
- * the floor of e1000e_set_eitr — with the raises inside one interval coalesced, so the worker writes
- * at most every RAISE_INTERVAL_MS. Skipped without an e1000e.
+ * the floor of e1000e_set_eitr — so the worker writes at most every RAISE_INTERVAL_MS. Messages can
+ * still outnumber writes: once any write finds a vector's throttle timer running (two raises within
+ * 128 µs, here or in an earlier suite, or QEMU's main loop running the expiry late on a loaded host) it
+ * is postponed and sets eitr_intr_pending, which nothing clears — not the expiry, not a device reset —
+ * so from then on every expiry of that timer sends one more message (QEMU 8.0 dropped the flag: "e1000e:
+ * Remove pending interrupt flags"). Hence "kernel interrupts ≥ writes", the extra reported.
+ * Skipped without an e1000e.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -26,7 +33,7 @@ import { Worker } from 'node:worker_threads';
 import { VFIO_PCI_MSIX_IRQ_INDEX } from 'vfio-ddk';
 import type { PciRegion } from 'vfio-ddk';
 import { openVfioDevice } from 'vfio-ddk/vfio';
-import { LineProbe, expectedIommu, guestDeviceById, vfioMsixVectors } from './helpers.ts';
+import { LineProbe, expectedIommu, guestDeviceById, vfioMsixInterruptCount, vfioMsixVectors } from './helpers.ts';
 import {
   E1000E_MSIX_VEC_NUM, E1000_CTRL_EXT, E1000_CTRL_EXT_IAME, E1000_EIAC_82574, E1000_ICR_RXQ0, E1000_ICS, E1000_IMS, E1000_IVAR,
   E1000_IVAR_VALID, quiet,
@@ -39,7 +46,9 @@ const ROUNDS = 5;
 /** Writes the raiser must have made between two steps, so that raises fall between every step. */
 const WRITES_PER_STEP = 40;
 /** Between two raises: above the e1000e's 128 µs MSI-X throttle interval, with margin. */
-const RAISE_INTERVAL_MS = 0.3;
+const RAISE_INTERVAL_MS = 0.5;
+/** Long enough for the e1000e's last throttle timer to have expired (128 µs) on a loaded host. */
+const QUIET_MS = 100;
 /** Only a cutoff for a failing run (deliveries that never come), not a timed assertion. */
 const SETTLE_CUTOFF_MS = 20_000;
 
@@ -119,6 +128,8 @@ if (e1000e === null) {
     const v0 = new LineProbe('msix 0');
     dev.irq.attach(MSIX, 0, v0.line);
     routeRxq0(bar, 0, true);
+    const kernelBefore = vfioMsixInterruptCount(bdf, 0) ?? 0;
+    const kernelTaken = (): number => (vfioMsixInterruptCount(bdf, 0) ?? Number.NaN) - kernelBefore;
     const control = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
     const worker = new Worker(new URL('./msix-raiser.js', import.meta.url), {
       workerData: { register: E1000_ICS, value: E1000_ICR_RXQ0, intervalMs: RAISE_INTERVAL_MS, control },
@@ -156,13 +167,17 @@ if (e1000e === null) {
     await exited;
     if (result.error !== undefined) throw new Error(`raiser: ${result.error}`);
     const writes = result.writes ?? 0;
-    const settled = await until(() => v0.fires >= writes);
+    await sleep(QUIET_MS);
+    const settled = await until(() => v0.fires >= kernelTaken());
+    const taken = kernelTaken();
     routeRxq0(bar, 0, false);
     quiet(bar);
-    t.ok(settled, 'vector 0 delivered at least every write');
-    t.equal(v0.fires, writes, `every one of ${writes} raises of vector 0 delivered exactly once (Σ eventfd counts)`);
+    t.ok(settled, 'the deliveries caught up with the kernel');
+    t.equal(v0.fires, taken, `every one of the ${taken} interrupts the kernel took for vector 0 delivered (Σ eventfd counts)`);
+    t.ok(taken >= writes, `the kernel took an interrupt for each of the ${writes} writes (${taken})`);
     t.ok(kernelSawAll, 'each round the kernel had all 5 vectors set up');
     t.same(others.map(({ probe }) => probe.fires), [0, 0, 0, 0], 'nothing on vectors 1-4 (IVAR routes only RxQ0)');
-    t.comment(`${writes} raises of vector 0 in ${v0.deliveries} deliveries around ${steps} attach/detach steps (${dev.irq.info(MSIX).noresize ? 'whole table' : 'dynamic'})`);
+    t.comment(`${writes} raises of vector 0 → ${taken} interrupts (${taken - writes} extra from QEMU's throttle) → ${v0.fires} in ` +
+      `${v0.deliveries} deliveries, around ${steps} attach/detach steps (${dev.irq.info(MSIX).noresize ? 'whole table' : 'dynamic'})`);
   });
 }
