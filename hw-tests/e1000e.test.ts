@@ -10,7 +10,6 @@
  */
 import t from 'tap';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX } from 'vfio-ddk';
-import type { PciRegion } from 'vfio-ddk';
 import { openVfioDevice } from 'vfio-ddk/vfio';
 import {
   DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_TYPE_MSIX, DDI_SUCCESS, ddi_dev_info, ddi_intr_add_handler, ddi_intr_alloc,
@@ -18,38 +17,15 @@ import {
 } from 'vfio-ddk/ddi';
 import { LineProbe, guestDeviceById } from './helpers.ts';
 import { out } from './kit-helpers.ts';
-
-// Linux drivers/net/ethernet/intel/e1000e/{hw.h,defines.h} names; offsets in BAR0 (82574L §10.2).
-const E1000_VENDOR_ID_INTEL = 0x8086;
-const E1000_DEV_ID_82574L = 0x10d3;
-const E1000_STATUS = 0x00008;
-const E1000_ICR = 0x000c0; // Interrupt Cause Read; writing 1s clears them
-const E1000_ICS = 0x000c8; // Interrupt Cause Set
-const E1000_IMS = 0x000d0; // Interrupt Mask Set/Read
-const E1000_IMC = 0x000d8; // Interrupt Mask Clear
-const E1000_IVAR = 0x000e4; // Interrupt Vector Allocation (MSI-X): RxQ0 in bits 3:0
-const E1000_ICR_LSC = 1 << 2; // link status change
-const E1000_ICR_RXQ0 = 1 << 20; // receive queue 0 (routed by IVAR RxQ0 under MSI-X)
-const E1000_IVAR_VALID = 0x8;
-/** QEMU hw/net/e1000e.c: E1000E_MMIO_SIZE, E1000E_MSIX_SIZE (BAR3), E1000E_MSIX_VEC_NUM. */
-const E1000E_MMIO_SIZE = 128 * 1024;
-const E1000E_MSIX_BAR = 3;
-const E1000E_MSIX_SIZE = 16 * 1024;
-const E1000E_MSIX_VEC_NUM = 5;
-/** PCI class 02 (network) 00 (Ethernet). */
-const PCI_CLASS_NETWORK_ETHERNET = 0x020000;
+import {
+  E1000E_MMIO_SIZE, E1000E_MSIX_BAR, E1000E_MSIX_SIZE, E1000E_MSIX_VEC_NUM, E1000_DEV_ID_82574L, E1000_ICR_LSC, E1000_ICR_RXQ0, E1000_ICS,
+  E1000_IMC, E1000_IMS, E1000_IVAR, E1000_IVAR_VALID, E1000_STATUS, E1000_VENDOR_ID_INTEL, PCI_CLASS_NETWORK_ETHERNET, ack,
+} from './e1000e-regs.ts';
 
 const e1000e = guestDeviceById('8086:10d3');
 if (e1000e === null) {
   t.plan(0, 'no e1000e in the guest (VFIO_DDK_DEVICES): run npm run test:hw -- --device e1000e');
 } else {
-  /** Reads ICR and clears what it read (write-1-to-clear); returns the causes. */
-  const ack = (bar: PciRegion): number => {
-    const icr = bar.read32(E1000_ICR);
-    if (icr !== 0) bar.write32(E1000_ICR, icr);
-    return icr;
-  };
-
   t.test('identity and BARs from the real config space', async (t) => {
     using dev = openVfioDevice(e1000e.bdf);
     t.equal(dev.identity.vendorId, E1000_VENDOR_ID_INTEL);

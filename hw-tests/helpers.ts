@@ -52,7 +52,7 @@ const QMP_POLL_MS = 100;
 
 /**
  * One QMP command on the guest's QEMU, asked through the results share (protocol: scripts/guest/
- * qmp-relay.mjs): resolves with its "return", rejects (code EQMP, qmpClass) with its error.
+ * qmp-relay.mjs): resolves with its "return", rejects (code EQMP, qmpClass, qmpDesc) with its error.
  * device_del resolves once QEMU emitted DEVICE_DELETED (the guest released the slot).
  */
 export async function qmp(command: string, args?: Record<string, unknown>, timeoutMs = 60_000): Promise<unknown> {
@@ -67,7 +67,7 @@ export async function qmp(command: string, args?: Record<string, unknown>, timeo
     if (existsSync(reply)) {
       const answer = JSON.parse(readFileSync(reply, 'utf8')) as { return?: unknown; error?: { class: string; desc: string } };
       rmSync(reply, { force: true });
-      if (answer.error) throw Object.assign(new Error(`QMP ${command}: ${answer.error.desc}`), { code: 'EQMP', qmpClass: answer.error.class });
+      if (answer.error) throw Object.assign(new Error(`QMP ${command}: ${answer.error.desc}`), { code: 'EQMP', qmpClass: answer.error.class, qmpDesc: answer.error.desc });
       return answer.return;
     }
     if (Date.now() > deadline) throw new Error(`QMP ${command}: no reply within ${timeoutMs / 1000} s`);
@@ -90,6 +90,31 @@ export function expectedIommu(): 'type1' | 'iommufd' | null {
 /** The guest kernel the runner booted (VFIO_DDK_GUEST_KERNEL: debian, iommufd or a path), for messages. */
 export function guestKernel(): string {
   return process.env['VFIO_DDK_GUEST_KERNEL'] ?? 'unknown';
+}
+
+/**
+ * The MSI-X vectors of `bdf` the kernel has an interrupt requested for: the `vfio-msix[N](BDF)` actions
+ * in /proc/interrupts (vfio_pci_intrs.c names them so), sorted.
+ */
+export function vfioMsixVectors(bdf: string): number[] {
+  const text = readFileSync('/proc/interrupts', 'utf8');
+  return [...text.matchAll(/vfio-msix\[(\d+)\]\(([^)]+)\)/g)].filter((m) => m[2] === bdf).map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+/**
+ * How many interrupts the kernel took for MSI-X vector `vector` of `bdf` (its /proc/interrupts line,
+ * every CPU's column summed), or null when that vector has no interrupt requested.
+ */
+export function vfioMsixInterruptCount(bdf: string, vector: number): number | null {
+  const action = `vfio-msix[${vector}](${bdf})`;
+  const line = readFileSync('/proc/interrupts', 'utf8').split('\n').find((l) => l.trimEnd().endsWith(action));
+  if (line === undefined) return null;
+  let total = 0;
+  for (const column of line.trim().split(/\s+/).slice(1)) {
+    if (!/^\d+$/.test(column)) break;
+    total += Number(column);
+  }
+  return total;
 }
 
 /** Open file descriptors of this process. */

@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { runInGuest } from './guest/guest.mjs';
+import { missingFromSnapshot, qmpSnapshot } from './guest/qmp-snapshot.mjs';
 import { PROJECT_ROOT, ensureGuestImage, parseKernelChoice } from './guest/setup.mjs';
 
 const HW_DIR = join(PROJECT_ROOT, 'hw-tests');
@@ -115,6 +116,8 @@ async function runOnKernel(image, command, timeoutMs, o) {
     env: { NO_COLOR: '1', TAP_COLOR: '0', FORCE_COLOR: '0', ...(image.iommu ? { VFIO_DDK_HW_IOMMU: image.iommu } : {}) },
     log: (m) => log(`guest (${tag}): ${m}`),
     onOutput: (line) => { lines.push(line); process.stdout.write(`${line}\n`); },
+    // The host-side QMP handle, on every run: a snapshot of the guest while its suites run.
+    onQmp: qmpSnapshot,
   });
   let result = await boot();
   if (result.bootSeconds === null && !result.timedOut) {
@@ -184,9 +187,16 @@ async function main() {
       for (const name of f.fail) console.log(`#     not ok - ${name}`);
     }
     for (const line of lines) if (/^# .* µs/.test(line.trim())) console.log(`#   [${label}] ${line.trim().slice(2)}`);
+    const snapshot = result.qmpResult;
+    const missing = snapshot === undefined ? [] : missingFromSnapshot(snapshot, result.devices);
+    if (snapshot?.error) console.log(`#   [${label}] host-side QMP while the suites ran: FAILED — ${snapshot.error}`);
+    else if (snapshot !== undefined) {
+      console.log(`#   [${label}] host-side QMP while the suites ran: ${snapshot.status}, query-pci ${snapshot.functions.length} functions` +
+        (missing.length === 0 ? ', every device bound to vfio-pci among them' : ` — FAILED, missing ${missing.map((d) => d.id).join(' ')}`));
+    }
     if (result.timedOut) console.log(`#   [${label}] the run hit the ${o.timeoutMs / 1000} s timeout`);
     const allRan = compiled.every(({ src }) => files.some((f) => f.file === src && f.exit !== null));
-    const runStatus = result.status !== 0 ? result.status : allRan ? 0 : 1;
+    const runStatus = result.status !== 0 ? result.status : allRan && missing.length === 0 ? 0 : 1;
     if (status === 0) status = runStatus;
   }
   console.log(`# full console log: ${relative(PROJECT_ROOT, join(OUT_DIR, 'last-run.log'))}`);

@@ -6,7 +6,8 @@
  *
  * MSI / MSI-X: on the first attach every vector of the index is enabled in one SET_IRQS (vfio-pci
  * reports NORESIZE: the vector count cannot change while enabled), and routing per vector happens
- * here in JS; a vector with no line drops its fires. VFIO cannot mask MSI/MSI-X (ACTION_MASK →
+ * here in JS; a vector with no line drops its fires. MSI-X without NORESIZE (Linux ≥ 6.5) gets its
+ * vectors one SET_IRQS at a time as lines come and go (vfio-msix-dynamic.ts). VFIO cannot mask MSI/MSI-X (ACTION_MASK →
  * ENOTTY), so masking is the IrqLine latch (lib/irq/irq-line.ts). INTx is automasked by the kernel at
  * each interrupt; `unmaskIntx` is ACTION_UNMASK.
  *
@@ -38,12 +39,14 @@ import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } fro
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { DdkError } from '../errors.ts';
 import type { DeviceGate } from './vfio-gate.ts';
+import { vectorSetupFor, type VectorSetup } from './vfio-msix-dynamic.ts';
 
 const sourcesOf = new WeakMap<Eventfd, NativeIrqSource>();
 
 /** Closes eventfds (their watchers first) and takes them out of the blocking-wait registry. */
-function closeEventfds(eventfds: readonly Eventfd[]): void {
+function closeEventfds(eventfds: readonly (Eventfd | undefined)[]): void {
   for (const e of eventfds) {
+    if (e === undefined) continue; // a vector a dynamic MSI-X index has not set up
     const source = sourcesOf.get(e);
     if (source !== undefined) removeNativeSource(source);
     e.close();
@@ -69,9 +72,11 @@ export class VfioInterrupts implements PciInterrupts {
   readonly #gate: DeviceGate;
   readonly #info: IrqInfo[];
   #active: IrqIndex | null = null;
-  /** Per vector of the active index: its line (or null), eventfd. */
+  /** Per vector of the active index: its line (or null), eventfd (undefined: not set up, dynamic MSI-X). */
   #lines: (IrqLine | null)[] = [];
-  #eventfds: Eventfd[] = [];
+  #eventfds: (Eventfd | undefined)[] = [];
+  /** How the active index's vectors reach the kernel (whole index or dynamic MSI-X). */
+  #setup: VectorSetup | null = null;
   #routed = 0;
   /** Set by the device while it tears down (the gate is already closed, the fd still open). */
   #fdOpenForClose = false;
@@ -140,38 +145,71 @@ export class VfioInterrupts implements PciInterrupts {
       throw new DdkError('EBUSY', `attach: ${IRQ_INDEX_NAMES[this.#configEnabled.index]} was enabled through config space (a bus driver owns it); clear its Enable bit first`);
     }
     if (line.attached) throw new DdkError('EBUSY', `attach: line '${line.name}' is already attached elsewhere`);
-    if (this.#active === null) this.#enable(index);
+    if (this.#active === null) this.#enable(index, vector);
+    else if (this.#eventfds[vector] === undefined) this.#addVector(vector);
     this.#lines[vector] = line;
     this.#routed++;
     line.markAttached();
   }
 
-  /** One eventfd + watcher per vector, all vectors in one SET_IRQS (DATA_EVENTFD | ACTION_TRIGGER). */
-  #enable(index: IrqIndex): void {
-    const count = (this.#info[index] as IrqInfo).count;
-    const lines: (IrqLine | null)[] = new Array<IrqLine | null>(count).fill(null);
-    const eventfds: Eventfd[] = [];
+  /**
+   * One eventfd + watcher per vector the setup starts with — every vector, or `first` alone for
+   * dynamic MSI-X — set up in SET_IRQS (DATA_EVENTFD | ACTION_TRIGGER).
+   */
+  #enable(index: IrqIndex, first: number): void {
+    const info = this.#info[index] as IrqInfo;
+    const setup = vectorSetupFor(this.#addon, this.#fd, info);
+    const lines: (IrqLine | null)[] = new Array<IrqLine | null>(info.count).fill(null);
+    const eventfds = new Array<Eventfd | undefined>(info.count).fill(undefined);
     try {
-      for (let v = 0; v < count; v++) {
-        const efd = new Eventfd(this.#addon);
-        eventfds.push(efd);
-        // Created once per vector at enable time; reads the routing table on each delivery.
-        const callback: RecordWatcherCallback = (n) => {
-          const line = lines[v];
-          if (line != null) line.deliver(n, wakeStamps);
-        };
-        this.#watch(efd, callback);
-      }
+      for (const v of setup.initialVectors(first)) this.#openVector(eventfds, lines, v);
       // INTx while MSI is config-enabled: routed in JS now, set up in the kernel when MSI goes.
-      if (this.#configEnabled === null) this.#setEventfds(index, eventfds);
+      if (this.#configEnabled === null) setup.enable(eventfds.map((e) => e?.fd));
     } catch (error) {
       closeEventfds(eventfds);
       throw error;
     }
     this.#active = index;
+    this.#setup = setup;
     this.#lines = lines;
     this.#eventfds = eventfds;
     this.#routed = 0;
+  }
+
+  /** Vector `v`'s eventfd (into `eventfds[v]`) and its watcher. */
+  #openVector(eventfds: (Eventfd | undefined)[], lines: readonly (IrqLine | null)[], v: number): Eventfd {
+    const efd = new Eventfd(this.#addon);
+    eventfds[v] = efd;
+    // Created once per vector when it is set up; reads the routing table on each delivery.
+    const callback: RecordWatcherCallback = (n) => {
+      const line = lines[v];
+      if (line != null) line.deliver(n, wakeStamps);
+    };
+    this.#watch(efd, callback);
+    return efd;
+  }
+
+  /** Dynamic MSI-X: `vector` joins the enabled index; the other vectors are not touched. */
+  #addVector(vector: number): void {
+    const efd = this.#openVector(this.#eventfds, this.#lines, vector);
+    try {
+      (this.#setup as VectorSetup).add(vector, efd.fd);
+    } catch (error) {
+      this.#eventfds[vector] = undefined;
+      closeEventfds([efd]);
+      throw error;
+    }
+  }
+
+  /** Dynamic MSI-X: `vector`'s trigger goes (the kernel keeps its interrupt allocated), then its eventfd. */
+  #releaseVector(vector: number): void {
+    const efd = this.#eventfds[vector];
+    this.#eventfds[vector] = undefined;
+    try {
+      if (this.#kernelReachable) (this.#setup as VectorSetup).release(vector);
+    } finally {
+      closeEventfds([efd]);
+    }
   }
 
   detach(index: IrqIndex, vector: number): void {
@@ -182,6 +220,7 @@ export class VfioInterrupts implements PciInterrupts {
     this.#lines[vector] = null;
     this.#routed--;
     if (this.#routed === 0) this.#disableIndex();
+    else if (this.#setup?.dynamic === true) this.#releaseVector(vector);
     line.detach();
   }
 
@@ -201,15 +240,20 @@ export class VfioInterrupts implements PciInterrupts {
     sourcesOf.set(efd, source);
   }
 
-  #setEventfds(index: IrqIndex, eventfds: Eventfd[]): void {
+  #setEventfds(index: IrqIndex, eventfds: readonly (Eventfd | undefined)[]): void {
     this.#addon.vfioDeviceSetIrqs(this.#fd, {
-      index, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: eventfds.length, fds: eventfds.map((e) => e.fd),
+      index, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: eventfds.length, fds: eventfds.map((e) => (e as Eventfd).fd),
     });
+  }
+
+  /** Whether the device fd may still be used (open, or being closed by closeAll). */
+  get #kernelReachable(): boolean {
+    return !this.#gate.closed || this.#fdOpenForClose;
   }
 
   /** DATA_NONE | ACTION_TRIGGER, count 0: the kernel tears the index down. */
   #kernelDisable(index: IrqIndex): void {
-    if (!this.#gate.closed || this.#fdOpenForClose) {
+    if (this.#kernelReachable) {
       this.#addon.vfioDeviceSetIrqs(this.#fd, { index, flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: 0 });
     }
   }
@@ -225,6 +269,7 @@ export class VfioInterrupts implements PciInterrupts {
     } finally {
       closeEventfds(this.#eventfds);
       this.#eventfds = [];
+      this.#setup = null;
       this.#lines = [];
       this.#routed = 0;
     }

@@ -11,7 +11,8 @@
  * path given), VFIO_DDK_EDU_BDF / VFIO_DDK_NVME_BDF (the BDFs bound to vfio-pci), VFIO_DDK_DEVICES
  * (JSON array, every device bound to vfio-pci: { spec, id, bdf, group, vendorDevice, class }),
  * HOME and TMPDIR on tmpfs. QEMU's QMP monitor is <run folder>/qmp.sock; the command reaches it
- * through the share (qmp-relay.mjs).
+ * through the share (qmp-relay.mjs), the caller through `onQmp` — both over one connection
+ * (qmp-shared.mjs).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { CACHE_ROOT, ensureGuestImage } from './setup.mjs';
 import { GUEST_DEVICES, canUseKvm, checkDeviceNames, parseExtraDevices, qemuArgs, qemuBinary, usageError } from './qemu.mjs';
 import { startQmpRelay } from './qmp-relay.mjs';
+import { hostQmpHandle, sharedQmp } from './qmp-shared.mjs';
 
 const NVME_IMAGE_BYTES = 64 * 1024 * 1024;
 /** The exit status reported when the run is cut off by the timeout (as coreutils `timeout`). */
@@ -97,10 +99,17 @@ function commandScript({ command, shell, cwd, env, devices, extra, kernel }) {
  * @param {(msg: string) => void} [o.log]        progress lines (default: to stderr)
  * @param {boolean} [o.keepResults] keep the per-run folder (/run/ddk in the guest) and return it as
  *   `resultsDir` (the caller removes it; scripts/bench/hw.mjs reads its results from there)
+ * @param {(qmp: object, run: { running: Promise<void> }) => unknown} [o.onQmp] called once QEMU's QMP
+ *   monitor is connected, while the guest boots: `qmp` has execute(cmd, args), waitEvent, onEvent,
+ *   deviceDel, deviceAdd, systemReset (qmp-shared.mjs hostQmpHandle), shared with the guest's requests;
+ *   `running` resolves when the guest command starts (rejects if the guest stops first). What it returns
+ *   is the result's `qmpResult`. If it throws, the guest is stopped and runInGuest rejects with that
+ *   error (the run folder is removed even with keepResults). Calls still pending when QEMU exits
+ *   reject with code 'ECLOSED'.
  * @returns {Promise<{ status: number, bootSeconds: number | null, seconds: number, accel: string,
  *   kernel: string, iommu: 'type1' | 'iommufd' | null,
  *   devices: { id: string, bdf: string, group: string, class: string, spec: string | null, name: string | null }[],
- *   timedOut: boolean, resultsDir: string | null }>}
+ *   timedOut: boolean, resultsDir: string | null, qmpResult: unknown }>}
  */
 export async function runInGuest(o = {}) {
   const devices = o.devices ?? ['edu', 'nvme'];
@@ -117,6 +126,7 @@ export async function runInGuest(o = {}) {
   for (const word of append) {
     if (typeof word !== 'string' || !/^[\w.,:=+/-]+$/.test(word)) throw new RangeError(`bad kernel command-line word ${JSON.stringify(word)}`);
   }
+  if (o.onQmp !== undefined && typeof o.onQmp !== 'function') throw new TypeError('runInGuest: onQmp must be a function (qmp, { running }) => …');
   const timeoutMs = o.timeoutMs ?? (shell ? 0 : 5 * 60_000);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`runInGuest: timeoutMs must be ≥ 0, got ${String(timeoutMs)}`);
   const cwd = o.cwd ?? process.cwd();
@@ -141,6 +151,10 @@ export async function runInGuest(o = {}) {
   const elapsed = () => (Date.now() - started) / 1000;
   let bootSeconds = null;
   let timedOut = false;
+  let markRunning = () => {};
+  let notRunning = () => {};
+  const running = new Promise((resolve, reject) => { markRunning = resolve; notRunning = reject; });
+  running.catch(() => {}); // only onQmp callers await it
   const names = [...devices, ...extra.map((d) => d.spec)];
   log(`booting ${image.label} (${kvm ? 'KVM' : 'TCG'}, devices: ${names.join(', ') || 'none'}) 0.0 s`);
   const child = spawn(qemu, args, { stdio: shell ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
@@ -164,7 +178,7 @@ export async function runInGuest(o = {}) {
           continue;
         }
         const [, phase, rest] = marker;
-        if (phase === 'running') bootSeconds = elapsed();
+        if (phase === 'running') { bootSeconds = elapsed(); markRunning(); }
         log(`${phase}${rest ? ` ${rest}` : ''} ${elapsed().toFixed(1)} s`);
       }
     });
@@ -174,13 +188,26 @@ export async function runInGuest(o = {}) {
   let qemuStderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk) => { qemuStderr += chunk; process.stderr.write(`[qemu] ${chunk}`); });
-  const stopRelay = startQmpRelay({ resultsDir, socketPath: qmpSocket, log });
-  const qemuStatus = await new Promise((resolve, reject) => {
+  const qmp = sharedQmp(qmpSocket);
+  const stopRelay = startQmpRelay({ resultsDir, connect: qmp.client, log });
+  const exited = new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
-  if (timer) clearTimeout(timer);
-  stopRelay();
+  const host = o.onQmp === undefined ? null : hostSide(o.onQmp, qmp, running, () => {
+    log('the host-side QMP callback failed: stopping the guest');
+    child.kill('SIGKILL');
+  });
+  let qemuStatus;
+  try {
+    qemuStatus = await exited;
+  } finally {
+    if (timer) clearTimeout(timer);
+    stopRelay();
+    qmp.close();
+    notRunning(Object.assign(new Error('the guest stopped before its command ran'), { code: 'ECLOSED' }));
+  }
+  const hostOutcome = host === null ? null : await host;
 
   const read = (name) => { try { return readFileSync(join(resultsDir, name), 'utf8'); } catch { return null; } };
   const statusText = read('status');
@@ -190,7 +217,7 @@ export async function runInGuest(o = {}) {
     const builtin = Object.entries(GUEST_DEVICES).find(([name, d]) => d.id === id && devices.includes(name));
     return { id, bdf, group, class: cls ?? null, spec: x?.spec ?? builtin?.[1].spec ?? null, name: x?.id ?? (builtin ? `${builtin[0]}0` : null) };
   });
-  if (o.keepResults !== true) rmSync(resultsDir, { recursive: true, force: true });
+  if (o.keepResults !== true || hostOutcome?.error !== undefined) rmSync(resultsDir, { recursive: true, force: true });
   if (nvmeImage) rmSync(nvmeImage, { force: true });
   const rejected = /-device ([^:\n]+): ([^\n]+)/.exec(qemuStderr);
   if (!timedOut && bootSeconds === null && qemuStatus !== 0 && rejected) {
@@ -199,6 +226,7 @@ export async function runInGuest(o = {}) {
   if (!timedOut && bootSeconds === null && qemuStatus !== 0 && qemuStderr.trim() !== '' && (extra.length || extraQemuArgs.length || o.qemu)) {
     throw usageError(`QEMU refused to start: ${qemuStderr.trim().split('\n')[0].replace(/^[^:]*qemu[^:]*: /, '')}`);
   }
+  if (hostOutcome?.error !== undefined) throw hostOutcome.error;
   let status;
   if (timedOut) status = TIMEOUT_STATUS;
   else if (statusText !== null && /^\d+\s*$/.test(statusText)) status = Number(statusText);
@@ -208,5 +236,19 @@ export async function runInGuest(o = {}) {
     status = 1;
   }
   return { status, bootSeconds, seconds: elapsed(), accel: kvm ? 'kvm' : 'tcg', kernel: image.label, iommu: image.iommu, devices: bound, timedOut,
-    resultsDir: o.keepResults === true ? resultsDir : null };
+    resultsDir: o.keepResults === true ? resultsDir : null, qmpResult: hostOutcome?.value };
+}
+
+/**
+ * Runs `onQmp(handle, { running })` once the shared QMP connection is up; settles to { value } or
+ * { error } (never rejects). `stopGuest` runs when the callback fails while QEMU may still be running.
+ */
+async function hostSide(onQmp, qmp, running, stopGuest) {
+  try {
+    const client = await qmp.client();
+    return { value: await onQmp(hostQmpHandle(client), { running }) };
+  } catch (error) {
+    stopGuest();
+    return { error };
+  }
 }

@@ -11,19 +11,20 @@
  *
  * device_del is answered only once QEMU emitted DEVICE_DELETED for that id (the guest released the
  * slot), so the reply means "gone". hw-tests/helpers.ts `qmp(cmd, args)` is the guest side.
+ *
+ * The relay does not own the connection: `connect()` gives the run's shared client (qmp-shared.mjs),
+ * which the host side may be using at the same time.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { QmpClient } from './qmp.mjs';
 
 export const QMP_REQUEST = 'qmp-request.json';
 export const QMP_REPLY = 'qmp-reply.json';
 export const QMP_POLL_MS = 100;
 
-/** Starts relaying `resultsDir`'s requests to the QMP socket; returns stop(). */
-export function startQmpRelay({ resultsDir, socketPath, log }) {
+/** Starts relaying `resultsDir`'s requests to the client `connect()` resolves with; returns stop(). */
+export function startQmpRelay({ resultsDir, connect, log }) {
   const requestPath = join(resultsDir, QMP_REQUEST);
-  let client = null;
   let busy = false;
   const reply = (obj) => {
     const tmp = join(resultsDir, `${QMP_REPLY}.tmp`);
@@ -42,7 +43,7 @@ export function startQmpRelay({ resultsDir, socketPath, log }) {
     rmSync(requestPath, { force: true });
     try {
       if (typeof request?.execute !== 'string') throw Object.assign(new Error(`${QMP_REQUEST} needs "execute": a QMP command name`), { qmpClass: 'GenericError' });
-      client ??= await QmpClient.connect(socketPath);
+      const client = await connect();
       const args = request.arguments;
       log(`QMP ${request.execute}${args ? ` ${JSON.stringify(args)}` : ''} (asked by the guest)`);
       const value = request.execute === 'device_del' && typeof args?.id === 'string'
@@ -50,7 +51,7 @@ export function startQmpRelay({ resultsDir, socketPath, log }) {
         : await client.execute(request.execute, args);
       reply({ return: value ?? {} });
     } catch (err) {
-      reply({ error: { class: err.qmpClass ?? 'GenericError', desc: err.message } });
+      reply({ error: { class: err.qmpClass ?? 'GenericError', desc: err.qmpDesc ?? err.message } });
     }
   };
   const timer = setInterval(() => {
@@ -60,6 +61,5 @@ export function startQmpRelay({ resultsDir, socketPath, log }) {
   }, QMP_POLL_MS);
   return () => {
     clearInterval(timer);
-    client?.close();
   };
 }

@@ -5,9 +5,11 @@ import type { PciDevice } from '../../lib/pci/device.ts';
 import { makeFixture } from '../vfio/fixtures.ts';
 import { BAD_BDFS, runCli } from './harness.ts';
 
-/** Just enough of a PciDevice for `info`: BAR0 of 1 MiB, MSI with 1 vector, INTx. */
-function fakeDevice(closed: { count: number }): PciDevice {
-  const irqInfo = (index: number) => ({ index, count: index === 2 ? 0 : 1, eventfd: true, maskable: index === 0, automasked: index === 0, noresize: false });
+/** Just enough of a PciDevice for `info`: BAR0 of 1 MiB, MSI with 1 vector, INTx, MSI-X as `msix` says (none by default). */
+function fakeDevice(closed: { count: number }, msix = { count: 0, noresize: true }): PciDevice {
+  const irqInfo = (index: number) => ({
+    index, count: index === 2 ? msix.count : 1, eventfd: true, maskable: index === 0, automasked: index === 0, noresize: index === 2 ? msix.noresize : index === 1,
+  });
   return {
     bdf: '0000:00:01.0',
     backend: 'vfio',
@@ -59,6 +61,19 @@ t.test('info opens a VFIO-ready device through openVfioDevice and closes it', as
   });
   t.equal(failing.code, 0);
   t.match(failing.stdout, /could not open through VFIO: EBUSY: group not viable/);
+});
+
+t.test('info says when the MSI-X index is dynamic (VFIO_IRQ_INFO_NORESIZE clear, Linux >= 6.5)', async (t) => {
+  const fx = makeFixture();
+  t.teardown(fx.cleanup);
+  const withMsix = (noresize: boolean) => async () => ({ openVfioDevice: () => fakeDevice({ count: 0 }, { count: 5, noresize }) });
+  const dynamic = await runCli(['info', '0000:00:01.0'], fx, { importVfio: withMsix(false) });
+  t.match(dynamic.stdout, /irq MSI-X: 5 vector\(s\) \(eventfd, dynamic\)/);
+  t.match(dynamic.stdout, /irq MSI: 1 vector\(s\) \(eventfd\)\n/, 'MSI is never dynamic');
+  const fixed = await runCli(['info', '0000:00:01.0'], fx, { importVfio: withMsix(true) });
+  t.match(fixed.stdout, /irq MSI-X: 5 vector\(s\) \(eventfd\)\n/);
+  const json = JSON.parse((await runCli(['info', '--json', '0000:00:01.0'], fx, { importVfio: withMsix(false) })).stdout) as { throughVfio: { irqs: unknown[] } };
+  t.match(json.throughVfio.irqs[2], { index: 'MSI-X', count: 5, noresize: false, dynamic: true });
 });
 
 t.test('info does not open devices that are not VFIO-ready, or with --sysfs-only', async (t) => {

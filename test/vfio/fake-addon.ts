@@ -19,6 +19,10 @@ export interface FakeOptions {
   groupViable?: boolean;
   /** Offer the device request index (VFIO_PCI_REQ_IRQ_INDEX, count 1), as vfio-pci does. */
   requestIrq?: boolean;
+  /** An MSI-X index of `count` vectors in GET_IRQ_INFO; NORESIZE as `noresize` (Linux ≥ 6.5 clears it). */
+  msix?: { count: number; noresize: boolean };
+  /** The errno code SET_IRQS fails with for this request, or undefined to accept it (recorded either way). */
+  setIrqsError?: (set: IrqSet) => string | undefined;
 }
 
 /** A scripted addon: an edu-like device (BAR0 1 MiB, 1 MSI, INTx) behind a type1 container. */
@@ -99,13 +103,20 @@ export function fakeAddon(o: FakeOptions = {}) {
     vfioGroupGetDeviceFd: (_g: number, bdf: string) => fd(`device ${bdf}`),
     vfioDeviceGetInfo: () => ({ flags: VFIO_DEVICE_FLAGS_PCI, numRegions: 9, numIrqs: 5 }),
     vfioDeviceGetRegionInfo: (_fd: number, index: number) => region(index),
-    vfioDeviceGetIrqInfo: (_fd: number, index: number) => ({
-      index,
-      flags: VFIO_IRQ_INFO_EVENTFD | (index === 0 ? VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED : VFIO_IRQ_INFO_NORESIZE),
-      count: index <= 1 || (index === 4 && o.requestIrq === true) ? 1 : 0,
-    }),
+    vfioDeviceGetIrqInfo: (_fd: number, index: number) => {
+      if (index === 2 && o.msix) {
+        return { index, flags: VFIO_IRQ_INFO_EVENTFD | (o.msix.noresize ? VFIO_IRQ_INFO_NORESIZE : 0), count: o.msix.count };
+      }
+      return {
+        index,
+        flags: VFIO_IRQ_INFO_EVENTFD | (index === 0 ? VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED : VFIO_IRQ_INFO_NORESIZE),
+        count: index <= 1 || (index === 4 && o.requestIrq === true) ? 1 : 0,
+      };
+    },
     vfioDeviceSetIrqs: (_fd: number, set: IrqSet) => {
       irqSets.push({ ...set, fds: set.fds ? [...set.fds] : undefined });
+      const error = o.setIrqsError?.(set);
+      if (error !== undefined) throw errno(error);
     },
     vfioDeviceReset: () => { throw errno('EINVAL'); },
     regionRead: (_fd: number, ro: bigint, _rs: bigint, offset: number, width: number) => {

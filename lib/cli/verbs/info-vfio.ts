@@ -16,7 +16,8 @@ export interface VfioView {
   readonly status: 'opened' | 'unavailable' | 'error' | 'skipped';
   readonly message: string;
   readonly bars?: { index: number; size: bigint }[];
-  readonly irqs?: { index: string; count: number; maskable: boolean; automasked: boolean; eventfd: boolean }[];
+  /** `dynamic`: vectors can be added to the enabled index (MSI-X without VFIO_IRQ_INFO_NORESIZE). */
+  readonly irqs?: { index: string; count: number; maskable: boolean; automasked: boolean; eventfd: boolean; noresize: boolean; dynamic: boolean }[];
 }
 
 /** "CODE: first line of the message" (module-resolution errors append a multi-line require stack). */
@@ -56,7 +57,10 @@ export async function vfioView(ctx: CliContext, bdf: string): Promise<VfioView> 
     const indices: readonly IrqIndex[] = [VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX];
     const irqs = indices.map((index) => {
       const info: IrqInfo = device.irq.info(index);
-      return { index: IRQ_INDEX_NAMES[index] ?? String(index), count: info.count, maskable: info.maskable, automasked: info.automasked, eventfd: info.eventfd };
+      return {
+        index: IRQ_INDEX_NAMES[index] ?? String(index), count: info.count, maskable: info.maskable, automasked: info.automasked, eventfd: info.eventfd,
+        noresize: info.noresize, dynamic: index === VFIO_PCI_MSIX_IRQ_INDEX && info.count > 0 && !info.noresize,
+      };
     });
     // VfioDevice says which IOMMU interface it got; PciDevice in general does not.
     const kind = (device as { iommuKind?: unknown }).iommuKind;

@@ -41,7 +41,7 @@ function vfioLines(v: VfioView): string[] {
   const lines = [`  through VFIO: ${v.message}`];
   for (const b of v.bars ?? []) lines.push(`    region BAR${b.index}: ${formatSize(b.size)}`);
   for (const i of v.irqs ?? []) {
-    const flags = [i.eventfd ? 'eventfd' : '', i.maskable ? 'maskable' : '', i.automasked ? 'automasked' : ''].filter((f) => f !== '');
+    const flags = [i.eventfd ? 'eventfd' : '', i.maskable ? 'maskable' : '', i.automasked ? 'automasked' : '', i.dynamic ? 'dynamic' : ''].filter((f) => f !== '');
     lines.push(`    irq ${i.index}: ${i.count} vector(s)${flags.length > 0 ? ` (${flags.join(', ')})` : ''}`);
   }
   return lines;
