@@ -33,7 +33,11 @@ export function addNativeSource(source: NativeIrqSource, addon: NativeAddon): vo
   if (typeof addon.eventfdWaitAny !== 'function') return; // an addon without it (a scripted one in tests)
   waitAny ??= addon.eventfdWaitAny.bind(addon);
   sources.push(source);
-  if (fds.length < sources.length) fds = new Int32Array(sources.length * 2);
+  if (fds.length < sources.length) {
+    const grown = new Int32Array(sources.length * 2);
+    grown.set(fds); // the fds registered so far keep their places
+    fds = grown;
+  }
   fds[sources.length - 1] = source.fd;
 }
 

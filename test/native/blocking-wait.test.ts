@@ -95,3 +95,23 @@ t.test('bad arguments: errors, never a hang', { skip }, async (t) => {
   t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(-1), 1, 0n, -1, out)), { code: 'EBADF' });
   t.match(thrown(() => addon.eventfdWaitAny(Int32Array.of(999_999), 1, NO_DEADLINE, -1, out)), { code: 'EBADF' }, 'a closed fd: EBADF, not a hang');
 });
+
+t.test('the registry keeps every fd when it grows past its first 8 (a 65-vector NVMe registers 65)', { skip }, async (t) => {
+  const addon = native();
+  const got: number[] = [];
+  const sources = Array.from({ length: 20 }, (_, i) => {
+    const fd = addon.eventfdCreate(0, { nonblock: true });
+    const source = { fd, deliver: () => { got.push(i); } };
+    addNativeSource(source, addon);
+    return source;
+  });
+  addon.eventfdWrite((sources[0] as { fd: number }).fd, 1);
+  t.equal(waitNativeSources(mono() + 200_000_000n), 'event', 'the first source, registered before the growth, still fires');
+  addon.eventfdWrite((sources[19] as { fd: number }).fd, 1);
+  t.equal(waitNativeSources(mono() + 200_000_000n), 'event');
+  t.same(got, [0, 19]);
+  for (const s of sources) {
+    removeNativeSource(s);
+    addon.close(s.fd);
+  }
+});
