@@ -5,8 +5,8 @@
  * (lib/drivers/nvme-irq-thread/serve.ts). Events go to parentPort; requests come through the mailbox.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createNvmeDevice } from '../emu/index.ts';
-import { openVfioDevice } from '../vfio/index.ts';
+import { createNvmeDevice } from '../emu/nvme.ts';
+import { openVfioDevice } from '../vfio/vfio-device.ts';
 import type { PciDevice } from '../pci/device.ts';
 import type { IrqThreadChannelEnd } from '../drivers/irq-thread-mailbox.ts';
 import { serveNvmeIrqThread } from '../drivers/nvme-irq-thread/serve.ts';

@@ -11,6 +11,7 @@ import { createIrqThreadChannel } from '../drivers/irq-thread-mailbox.ts';
 import { NvmeIrqThreadClient } from '../drivers/nvme-irq-thread/client.ts';
 import type { NvmeThreadCommand, NvmeThreadCompletion, NvmeThreadReady, NvmeThreadStats } from '../drivers/nvme-irq-thread/protocol.ts';
 import { NVME_FID } from '../pci/nvme-regs.ts';
+import { describeNvmeStatus } from '../drivers/nvme-commands.ts';
 
 export function startNvmeIrqThread(options: { bdf: string | null; queueEntries?: number }): NvmeIrqThreadClient {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -35,18 +36,41 @@ export const NVME_ROUND_COMMANDS: readonly NvmeThreadCommand[] = [
 
 export interface NvmeRoundsResult {
   ready: NvmeThreadReady;
-  /** In request order. */
+  /** Completed requests, in request order. */
   completions: NvmeThreadCompletion[];
-  /** Requests that did not complete (rejected, abandoned), with why. */
+  /** Rounds that did not complete, failed, or answered differently from the first of their kind. */
   failures: { round: number; error: string }[];
   stats: NvmeThreadStats;
-  /** The first Identify Controller's serial (every later one must match it). */
+  /** The first Identify Controller's serial. */
   serial: string | null;
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => {
+  const text = (v: unknown): string => JSON.stringify(v, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  return text(a) === text(b);
+};
+
+/** Each completion against the first of its command's kind: same status 0, same data. */
+function verify(completions: readonly (NvmeThreadCompletion | undefined)[], failures: { round: number; error: string }[]): void {
+  const firsts = new Map<string, { round: number; completion: NvmeThreadCompletion }>();
+  completions.forEach((completion, round) => {
+    if (completion === undefined) return;
+    const kind = (NVME_ROUND_COMMANDS[round % NVME_ROUND_COMMANDS.length] as NvmeThreadCommand).kind;
+    if (completion.status !== 0) {
+      failures.push({ round, error: `${kind} failed with ${describeNvmeStatus(completion.status)}` });
+      return;
+    }
+    const first = firsts.get(kind);
+    if (first === undefined) firsts.set(kind, { round, completion });
+    else if (!sameJson(first.completion.result, completion.result) || first.completion.dw0 !== completion.dw0) {
+      failures.push({ round, error: `${kind} answered differently from round ${first.round}` });
+    }
+  });
 }
 
 export async function runNvmeIrqThreadRounds(options: { bdf: string | null; rounds: number; depth: number; queueEntries?: number }): Promise<NvmeRoundsResult> {
   const client = startNvmeIrqThread(options);
-  const completions: NvmeThreadCompletion[] = new Array<NvmeThreadCompletion>(options.rounds);
+  const completions = new Array<NvmeThreadCompletion | undefined>(options.rounds).fill(undefined);
   const failures: { round: number; error: string }[] = [];
   let ready: NvmeThreadReady;
   try {
@@ -68,7 +92,9 @@ export async function runNvmeIrqThreadRounds(options: { bdf: string | null; roun
   };
   await Promise.all(Array.from({ length: options.depth }, lane));
   const stats = await client.stop();
-  const done = completions.filter((c) => c !== undefined);
-  const first = done.find((c) => c.result !== null && !Array.isArray(c.result) && 'serial' in c.result);
-  return { ready, completions: done, failures, stats, serial: first === undefined ? null : (first.result as { serial: string }).serial };
+  verify(completions, failures);
+  failures.sort((a, b) => a.round - b.round);
+  const done = completions.filter((c): c is NvmeThreadCompletion => c !== undefined);
+  const identify = done.find((c) => c.result !== null && !Array.isArray(c.result) && 'serial' in c.result);
+  return { ready, completions: done, failures, stats, serial: identify === undefined ? null : (identify.result as { serial: string }).serial };
 }

@@ -31,7 +31,10 @@ export interface NvmeThreadCompletion {
   readonly dw0: number;
   /** Identify data parsed (controller / namespace / active NSIDs); null for Get Features or a failed command. */
   readonly result: NvmeControllerInfo | NvmeNamespaceInfo | number[] | null;
-  /** SQ tail doorbell write → the IRQ thread running again after the zx_interrupt_wait that reaped it (CLOCK_MONOTONIC ns). */
+  /**
+   * SQ tail doorbell write → the IRQ thread running again after the zx_interrupt_wait that reaped it
+   * (CLOCK_MONOTONIC ns; for a command submitted during that pass and reaped in it: → when it was reaped).
+   */
   readonly latencyNs: number;
   /** Which wake of zx_interrupt_wait (1, 2, …) reaped it. */
   readonly wake: number;

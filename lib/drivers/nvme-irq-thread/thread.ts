@@ -250,7 +250,9 @@ export class NvmeIrqThread {
       result = command.kind === 'identify-controller' ? parseIdentifyController(page)
         : command.kind === 'identify-namespace' ? parseIdentifyNamespace(command.nsid, page) : parseActiveNamespaces(page);
     }
-    this.#post({ completion: { id: slot.id, cid, status, dw0, result, latencyNs: Number(this.#wokeAt - slot.submittedAt), wake: this.#wakes } });
+    // Submitted after this wake (from a callback of this very pass) and already here: seen now, not at the wake.
+    const seenAt = slot.submittedAt > this.#wokeAt ? zx_clock_get_monotonic() : this.#wokeAt;
+    this.#post({ completion: { id: slot.id, cid, status, dw0, result, latencyNs: Number(seenAt - slot.submittedAt), wake: this.#wakes } });
   };
 
   /** After the loop: every command in flight or queued is reported abandoned. */
