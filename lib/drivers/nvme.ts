@@ -1,7 +1,8 @@
 /**
  * A small NVMe admin-queue driver written against `PciDevice` only, so the same code runs on the
  * emulated controller (lib/emu/nvme.ts) and on QEMU's NVMe over VFIO. Start reading at
- * `NvmeDriver.open`, then `#initialize` (NVMe 1.4 §7.6.1) and `#command` / `onInterrupt` (§4.1, §7.2).
+ * `NvmeDriver.open`, then `enableController` (nvme-controller.ts, NVMe 1.4 §7.6.1) and `#command` /
+ * `onInterrupt` (§7.2; the ring arithmetic is nvme-queue.ts).
  *
  * Completions are taken from the admin CQ when the completion interrupt arrives (MSI-X vector 0,
  * where the admin CQ signals — §7.5.1). How the interrupt reaches the driver is pluggable:
@@ -25,17 +26,13 @@ import { IrqLine } from '../irq/irq-line.ts';
 import { DdkError } from '../errors.ts';
 import { checkWaitOptions, createWaiter, throwIfAborted } from './wait.ts';
 import type { WaitOptions, Waiter } from './wait.ts';
-import { PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../pci/regs.ts';
+import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../pci/regs.ts';
 import { VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
-import {
-  NVME_ADMIN_OPC, NVME_AQA_ACQS_SHIFT, NVME_CAP_CSS_NVM, NVME_CAP_TO_UNIT_MS, NVME_CC_CSS_NVM, NVME_CC_CSS_SHIFT,
-  NVME_CC_EN, NVME_CC_IOCQES_SHIFT, NVME_CC_IOSQES_SHIFT, NVME_CC_MPS_SHIFT, NVME_CC_SHN_NORMAL, NVME_CC_SHN_SHIFT,
-  NVME_CNS, NVME_CQE, NVME_CQE_SIZE, NVME_CQE_STATUS_SHIFT, NVME_CQES, NVME_CSTS_CFS, NVME_CSTS_RDY,
-  NVME_CSTS_SHST_COMPLETE, NVME_CSTS_SHST_MASK, NVME_FID, NVME_IDENTIFY_DATA_SIZE, NVME_REG, NVME_SQE,
-  NVME_SQE_CID_SHIFT, NVME_SQE_SIZE, NVME_SQES, NVME_STATUS_SC_MASK, NVME_STATUS_SCT_MASK, NVME_STATUS_SCT_SHIFT,
-  PCI_CLASS_STORAGE_EXPRESS, nvmeCapField, nvmeCqHeadDoorbell, nvmeSqTailDoorbell,
-} from '../pci/nvme-regs.ts';
+import { NVME_ADMIN_OPC, NVME_CNS, NVME_CSTS_CFS, NVME_CSTS_RDY, NVME_FID, NVME_IDENTIFY_DATA_SIZE, NVME_REG } from '../pci/nvme-regs.ts';
 import { type NvmeControllerInfo, type NvmeNamespaceInfo, parseIdentifyController, parseIdentifyNamespace } from './nvme-identify.ts';
+import { NvmeQueuePair } from './nvme-queue.ts';
+import { checkNvmeClass, enableController, readNvmeCapabilities, shutdownController, type NvmeRegisterAccess } from './nvme-controller.ts';
+import { describeNvmeStatus, fillGetFeatures, fillIdentify, parseActiveNamespaces } from './nvme-commands.ts';
 
 export type { NvmeControllerInfo, NvmeNamespaceInfo } from './nvme-identify.ts';
 export type { WaitOptions } from './wait.ts';
@@ -63,17 +60,11 @@ interface Pending {
 const DEFAULT_ENTRIES = 32;
 const MAX_ENTRIES = 4096;
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
-const PAGE_SIZE_4K_MPS = 0;
-const TWO_32 = 2 ** 32;
 
 function checkMs(name: string, value: number | undefined): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
     throw new RangeError(`NvmeDriver.open: ${name} must be a finite number > 0, got ${String(value)}`);
   }
-}
-
-function pause(polls: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(polls, 10)));
 }
 
 export class NvmeDriver {
@@ -83,19 +74,11 @@ export class NvmeDriver {
   readonly cap: bigint;
   readonly #bar: PciRegion;
   #line: IrqLine | null;
-  readonly #entries: number;
   readonly #commandTimeoutMs: number;
-  readonly #readyTimeoutMs: number;
-  readonly #dstrd: number;
-  readonly #asq: DmaBuffer;
-  readonly #acq: DmaBuffer;
+  /** The registers as the bring-up / shutdown steps reach them (nvme-controller.ts). */
+  readonly #ctrl: NvmeRegisterAccess;
+  readonly #admin: NvmeQueuePair;
   readonly #data: DmaBuffer;
-  readonly #sq: DataView;
-  readonly #cq: DataView;
-  #sqTail = 0;
-  #sqHead = 0;
-  #cqHead = 0;
-  #phase = 1;
   #nextCid = 0;
   #pending: Pending | null = null;
   #queue: Promise<unknown> = Promise.resolve();
@@ -125,14 +108,11 @@ export class NvmeDriver {
     if (!Number.isInteger(entries) || entries < 2 || entries > MAX_ENTRIES) throw new RangeError(`NvmeDriver.open: adminQueueEntries must be an integer in 2..${MAX_ENTRIES}, got ${String(entries)}`);
     checkMs('commandTimeoutMs', options.commandTimeoutMs);
     checkMs('readyTimeoutMs', options.readyTimeoutMs);
-    const classCode = device.config.read32(PCI_CLASS_REVISION) >>> 8;
-    if (classCode !== PCI_CLASS_STORAGE_EXPRESS) {
-      throw new DdkError('ENODEV', `${device.bdf} has class 0x${classCode.toString(16).padStart(6, '0')}, not an NVM Express controller (0x010802)`);
-    }
+    checkNvmeClass(device);
     throwIfAborted('NvmeDriver.open', signal);
     const driver = new NvmeDriver(device, mode, entries, options);
     try {
-      await driver.#initialize(signal);
+      await enableController(driver.#ctrl, driver.#admin, signal);
     } catch (error) {
       driver.#release();
       throw error;
@@ -146,19 +126,12 @@ export class NvmeDriver {
     device.config.write16(PCI_COMMAND, device.config.read16(PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     const bar = device.bar(0);
     this.#bar = bar;
-    // §3.1: 64-bit registers may be read as two 32-bit halves, low first.
-    this.cap = (BigInt(bar.read32(NVME_REG.CAP + 4)) << 32n) | BigInt(bar.read32(NVME_REG.CAP));
-    if ((nvmeCapField(this.cap, 'CSS') & NVME_CAP_CSS_NVM) === 0) throw new DdkError('ENOTSUP', `${device.bdf}: CAP.CSS does not offer the NVM command set`);
-    if (nvmeCapField(this.cap, 'MPSMIN') > PAGE_SIZE_4K_MPS) throw new DdkError('ENOTSUP', `${device.bdf}: CAP.MPSMIN > 0, the controller does not take 4 KiB pages`);
-    this.#dstrd = nvmeCapField(this.cap, 'DSTRD');
-    this.#entries = Math.min(entries, nvmeCapField(this.cap, 'MQES') + 1);
+    const caps = readNvmeCapabilities(device, bar);
+    this.cap = caps.cap;
     this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    this.#readyTimeoutMs = options.readyTimeoutMs ?? Math.max(1, nvmeCapField(this.cap, 'TO')) * NVME_CAP_TO_UNIT_MS;
-    this.#asq = device.dma.alloc(this.#entries * NVME_SQE_SIZE);
-    this.#acq = device.dma.alloc(this.#entries * NVME_CQE_SIZE);
+    this.#ctrl = { bdf: device.bdf, readyTimeoutMs: options.readyTimeoutMs ?? caps.readyTimeoutMs, regs: () => this.#regs() };
+    this.#admin = new NvmeQueuePair(device, bar, 0, Math.min(entries, caps.maxQueueEntries), caps.dstrd);
     this.#data = device.dma.alloc(NVME_IDENTIFY_DATA_SIZE);
-    this.#sq = new DataView(this.#asq.bytes.buffer, this.#asq.bytes.byteOffset, this.#asq.bytes.byteLength);
-    this.#cq = new DataView(this.#acq.bytes.buffer, this.#acq.bytes.byteOffset, this.#acq.bytes.byteLength);
     this.#unlistenClose = device.onClose(() => this.#fail(new DdkError('ECLOSED', `${device.bdf} was closed while the NVMe driver used it`)));
     this.#line = mode === 'msix' ? new IrqLine(`nvme ${device.bdf} admin`) : null;
     if (this.#line === null) return;
@@ -204,29 +177,19 @@ export class NvmeDriver {
   /** §5.15.2.3 Active Namespace ID list (CNS 2), from NSID 1. */
   async activeNamespaces(options?: WaitOptions): Promise<number[]> {
     const wait = checkWaitOptions('activeNamespaces', options);
-    const data = await this.#identify(NVME_CNS.ACTIVE_NS_LIST, 0, 'Identify Active Namespace List', wait);
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const ids: number[] = [];
-    for (let at = 0; at < data.length; at += 4) {
-      const nsid = view.getUint32(at, true);
-      if (nsid === 0) break;
-      ids.push(nsid);
-    }
-    return ids;
+    return parseActiveNamespaces(await this.#identify(NVME_CNS.ACTIVE_NS_LIST, 0, 'Identify Active Namespace List', wait));
   }
 
   /** §5.21.1.7 Number of Queues (Get Features): I/O SQs and CQs allocated, as counts (not 0's based). */
   async numberOfQueues(options?: WaitOptions): Promise<{ submission: number; completion: number }> {
     const wait = checkWaitOptions('numberOfQueues', options);
-    const { dw0 } = await this.#command(NVME_ADMIN_OPC.GET_FEATURES, 'Get Features (Number of Queues)', (sqe) => {
-      sqe.setUint32(NVME_SQE.CDW10, NVME_FID.NUMBER_OF_QUEUES, true);
-    }, wait);
+    const { dw0 } = await this.#command(NVME_ADMIN_OPC.GET_FEATURES, 'Get Features (Number of Queues)', (sqe) => fillGetFeatures(sqe, NVME_FID.NUMBER_OF_QUEUES), wait);
     return { submission: (dw0 & 0xffff) + 1, completion: (dw0 >>> 16) + 1 };
   }
 
   /** §7.3.2 Controller Reset (CC.EN 1→0) and re-initialization (§7.6.1); queued after running commands. */
   reset(): Promise<void> {
-    return this.#serialize(() => this.#initialize());
+    return this.#serialize(() => enableController(this.#ctrl, this.#admin));
   }
 
   /**
@@ -240,11 +203,7 @@ export class NvmeDriver {
     this.#closing = this.#serialize(async () => {
       if (this.#released || this.device.closed) return;
       try {
-        const csts = this.#bar.read32(NVME_REG.CSTS);
-        if (!this.#closed && (csts & NVME_CSTS_RDY) !== 0 && (csts & NVME_CSTS_CFS) === 0) {
-          this.#bar.write32(NVME_REG.CC, this.#bar.read32(NVME_REG.CC) | (NVME_CC_SHN_NORMAL << NVME_CC_SHN_SHIFT));
-          await this.#waitStatus(NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_COMPLETE, 'CSTS.SHST did not report shutdown complete (10b) after CC.SHN = 01b');
-        }
+        if (!this.#closed) await shutdownController(this.#ctrl);
       } finally {
         this.#release();
       }
@@ -263,79 +222,21 @@ export class NvmeDriver {
   onInterrupt(): void {
     if (this.#closed || this.device.closed) return;
     this.interrupts++;
-    const cq = this.#cq;
-    let reaped = 0;
-    for (;;) {
-      const at = this.#cqHead * NVME_CQE_SIZE;
-      const dw3 = cq.getUint32(at + NVME_CQE.DW3, true);
-      if (((dw3 >>> 16) & 1) !== this.#phase) break;
-      this.#cqHead++;
-      if (this.#cqHead === this.#entries) {
-        this.#cqHead = 0;
-        this.#phase ^= 1;
-      }
-      reaped++;
-      // §4.6 DW2 SQHD: how far the controller has fetched (SQ flow control, §4.1).
-      this.#sqHead = cq.getUint32(at + NVME_CQE.DW2, true) & 0xffff;
-      const pending = this.#pending;
-      if (pending === null || pending.cid !== (dw3 & 0xffff)) continue;
-      const status = dw3 >>> NVME_CQE_STATUS_SHIFT;
-      if (status === 0) pending.waiter.resolve({ dw0: cq.getUint32(at + NVME_CQE.DW0, true) });
-      else pending.waiter.reject(this.#statusError(pending.what, status));
-    }
-    if (reaped === 0) return;
-    this.completions += reaped;
-    this.#bar.write32(nvmeCqHeadDoorbell(0, this.#dstrd), this.#cqHead);
+    this.completions += this.#admin.reap(this.#onCompletion);
   }
 
-  /** §7.6.1 steps 1–5. */
-  async #initialize(signal?: AbortSignal): Promise<void> {
-    const bar = this.#regs();
-    // Step 1: reset the controller and wait until it reports not ready (§7.3.2).
-    const cc = bar.read32(NVME_REG.CC);
-    if ((cc & NVME_CC_EN) !== 0) bar.write32(NVME_REG.CC, cc & ~NVME_CC_EN);
-    await this.#waitStatus(NVME_CSTS_RDY, 0, 'CSTS.RDY did not clear after CC.EN = 0 (controller reset)', signal);
-    // Step 2: the admin queues. The CQ's phase tags start at 0 (§4.6), the host's expected phase at 1.
-    this.#asq.bytes.fill(0);
-    this.#acq.bytes.fill(0);
-    this.#sqTail = 0;
-    this.#sqHead = 0;
-    this.#cqHead = 0;
-    this.#phase = 1;
-    bar.write32(NVME_REG.AQA, ((this.#entries - 1) << NVME_AQA_ACQS_SHIFT | (this.#entries - 1)) >>> 0);
-    for (const [reg, buffer] of [[NVME_REG.ASQ, this.#asq], [NVME_REG.ACQ, this.#acq]] as const) {
-      bar.write32(reg, Number(buffer.iova & 0xffff_ffffn));
-      bar.write32(reg + 4, Number(buffer.iova >> 32n));
-    }
-    // Steps 3–4: NVM command set, 4 KiB pages, round robin, 64/16-byte entries, then enable.
-    const config = (NVME_CC_CSS_NVM << NVME_CC_CSS_SHIFT) | (PAGE_SIZE_4K_MPS << NVME_CC_MPS_SHIFT)
-      | (NVME_SQES << NVME_CC_IOSQES_SHIFT) | (NVME_CQES << NVME_CC_IOCQES_SHIFT);
-    bar.write32(NVME_REG.CC, config);
-    bar.write32(NVME_REG.CC, config | NVME_CC_EN);
-    // Step 5: wait for CSTS.RDY = 1 (CAP.TO bounds it).
-    await this.#waitStatus(NVME_CSTS_RDY, NVME_CSTS_RDY, 'CSTS.RDY did not become 1 after CC.EN = 1 (controller enable)', signal);
-  }
-
-  /** Polls CSTS until `(CSTS & mask) === want`; CFS → 'EIO'; past the ready timeout → 'ETIMEDOUT'. */
-  async #waitStatus(mask: number, want: number, what: string, signal?: AbortSignal): Promise<void> {
-    const deadline = performance.now() + this.#readyTimeoutMs;
-    for (let polls = 0; ; polls++) {
-      throwIfAborted(`${this.device.bdf}: waiting until ${what.replace(/ did not .*/, '')}`, signal);
-      const csts = this.#regs().read32(NVME_REG.CSTS);
-      if ((csts & mask) === want) return;
-      if ((csts & NVME_CSTS_CFS) !== 0 && want !== 0) throw new DdkError('EIO', `${this.device.bdf}: Controller Fatal Status (CSTS 0x${csts.toString(16)}) while waiting: ${what}`);
-      if (performance.now() > deadline) throw new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} within ${this.#readyTimeoutMs} ms (CSTS 0x${csts.toString(16)})`);
-      await pause(polls);
-    }
-  }
+  /** One reaped entry: the pending command's, or a late one of a command no longer waited for (dropped). */
+  readonly #onCompletion = (cid: number, status: number, dw0: number): void => {
+    const pending = this.#pending;
+    if (pending === null || pending.cid !== cid) return;
+    if (status === 0) pending.waiter.resolve({ dw0 });
+    else pending.waiter.reject(this.#statusError(pending.what, status));
+  };
 
   async #identify(cns: number, nsid: number, what: string, wait: WaitOptions): Promise<Uint8Array> {
     await this.#command(NVME_ADMIN_OPC.IDENTIFY, what, (sqe) => {
       this.#data.bytes.fill(0);
-      sqe.setUint32(NVME_SQE.NSID, nsid, true);
-      sqe.setUint32(NVME_SQE.PRP1, Number(this.#data.iova & 0xffff_ffffn), true);
-      sqe.setUint32(NVME_SQE.PRP1 + 4, Math.floor(Number(this.#data.iova) / TWO_32), true);
-      sqe.setUint32(NVME_SQE.CDW10, cns, true);
+      fillIdentify(sqe, cns, nsid, this.#data.iova);
     }, wait);
     return this.#data.bytes.slice(0, NVME_IDENTIFY_DATA_SIZE);
   }
@@ -350,25 +251,20 @@ export class NvmeDriver {
       if ((csts & NVME_CSTS_RDY) === 0 || (csts & NVME_CSTS_CFS) !== 0) {
         throw new DdkError('EIO', `${this.device.bdf}: controller not ready (CSTS 0x${csts.toString(16)}) for ${what}: reset() it`);
       }
-      if ((this.#sqTail + 1) % this.#entries === this.#sqHead) {
-        throw new DdkError('EBUSY', `${this.device.bdf}: admin SQ full (head ${this.#sqHead}): the controller stopped fetching commands; reset() it`);
+      const admin = this.#admin;
+      if (admin.full) {
+        throw new DdkError('EBUSY', `${this.device.bdf}: admin SQ full (head ${admin.sqHead}): the controller stopped fetching commands; reset() it`);
       }
       const cid = this.#nextCid;
       this.#nextCid = (cid + 1) & 0xffff;
-      const at = this.#sqTail * NVME_SQE_SIZE;
-      this.#asq.bytes.fill(0, at, at + NVME_SQE_SIZE);
-      const sqe = new DataView(this.#sq.buffer, this.#sq.byteOffset + at, NVME_SQE_SIZE);
-      fill(sqe);
-      sqe.setUint32(NVME_SQE.CDW0, (opcode | cid << NVME_SQE_CID_SHIFT) >>> 0, true);
-      this.#sqTail = (this.#sqTail + 1) % this.#entries;
       const waiter = createWaiter<{ dw0: number }>(`${this.device.bdf}: ${what}`, { timeoutMs: wait.timeoutMs ?? this.#commandTimeoutMs, ...(wait.signal === undefined ? {} : { signal: wait.signal }) },
         (ms) => new DdkError('ETIMEDOUT', `${this.device.bdf}: ${what} (opcode 0x${opcode.toString(16)}, CID ${cid}) did not complete within `
-          + `${ms} ms: no entry with phase tag ${this.#phase} at admin CQ head ${this.#cqHead} after ${this.interrupts} interrupt(s)`),
+          + `${ms} ms: no entry with phase tag ${admin.phase} at admin CQ head ${admin.cqHead} after ${this.interrupts} interrupt(s)`),
         () => {
           if (this.#pending?.cid === cid) this.#pending = null;
         });
       this.#pending = { cid, what, waiter };
-      bar.write32(nvmeSqTailDoorbell(0, this.#dstrd), this.#sqTail);
+      admin.submit(opcode, cid, fill);
       return waiter.promise;
     });
   }
@@ -381,9 +277,7 @@ export class NvmeDriver {
   }
 
   #statusError(what: string, status: number): DdkError {
-    const sct = (status >>> NVME_STATUS_SCT_SHIFT) & NVME_STATUS_SCT_MASK;
-    const sc = status & NVME_STATUS_SC_MASK;
-    return new DdkError('EIO', `${this.device.bdf}: ${what} failed with SCT 0x${sct.toString(16)} SC 0x${sc.toString(16)} (NVMe 1.4 §4.6.1.2)`);
+    return new DdkError('EIO', `${this.device.bdf}: ${what} failed with ${describeNvmeStatus(status)} (NVMe 1.4 §4.6.1.2)`);
   }
 
   #regs(): PciRegion {
@@ -410,8 +304,7 @@ export class NvmeDriver {
     if (!this.device.closed) {
       // Only our own routing: someone may have re-routed vector 0 after detaching ours.
       if (this.#line?.attached === true) this.device.irq.detach(VFIO_PCI_MSIX_IRQ_INDEX, 0);
-      this.#asq.free();
-      this.#acq.free();
+      this.#admin.free();
       this.#data.free();
     }
     this.#line?.setConsumer(null);

@@ -18,6 +18,13 @@ export interface NvmeOptions {
   readyDelayMs?: number;
   /** Delay between an SQ tail doorbell and command processing (default 0). */
   commandDelayMs?: number;
+  /**
+   * true: a doorbell write fetches, executes and completes the commands before it returns (the
+   * completion's MSI-X is still delivered later, through its IrqLine). For a thread that blocks right
+   * after ringing — a blocking IRQ thread in a Worker (lib/drivers/nvme-irq-thread) — where the
+   * model's deferred processing, a timer, could never run. Excludes a commandDelayMs (default false).
+   */
+  inlineCommands?: boolean;
 }
 
 export type NvmeOptionsChecked = Required<NvmeOptions>;
@@ -43,6 +50,10 @@ function checkDelay(name: string, value: unknown): number {
 export function checkNvmeOptions(options: NvmeOptions): NvmeOptionsChecked {
   if (options === null || typeof options !== 'object') throw new RangeError('createNvmeDevice: options must be an object');
   const bytes = options.namespaceBytes ?? NVME_EMU_DEFAULT_NAMESPACE_BYTES;
+  const inline = options.inlineCommands ?? false;
+  if (typeof inline !== 'boolean') throw new RangeError(`createNvmeDevice: inlineCommands must be a boolean, got ${String(inline)}`);
+  const commandDelayMs = checkDelay('commandDelayMs', options.commandDelayMs);
+  if (inline && commandDelayMs > 0) throw new RangeError('createNvmeDevice: inlineCommands processes at the doorbell write; it takes no commandDelayMs');
   if (!Number.isSafeInteger(bytes) || bytes < LBA_SIZE || bytes % LBA_SIZE !== 0) {
     throw new RangeError(`createNvmeDevice: namespaceBytes must be a positive multiple of ${LBA_SIZE}, got ${String(bytes)}`);
   }
@@ -52,6 +63,7 @@ export function checkNvmeOptions(options: NvmeOptions): NvmeOptionsChecked {
     firmware: checkText('firmware', options.firmware, NVME_ID_CTRL_FR_LENGTH, NVME_QEMU_FIRMWARE),
     namespaceBytes: bytes,
     readyDelayMs: checkDelay('readyDelayMs', options.readyDelayMs),
-    commandDelayMs: checkDelay('commandDelayMs', options.commandDelayMs),
+    commandDelayMs,
+    inlineCommands: inline,
   };
 }

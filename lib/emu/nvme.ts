@@ -13,7 +13,8 @@
  *   check failed. CC.EN 1→0: controller reset (queues deleted, CC and INTMS 0 at once, CSTS 0
  *   `readyDelayMs` later). CC.SHN 0→≠0: SHST = occurring, then complete `readyDelayMs` later; SHN
  *   back to 0 clears SHST. The exact rules are at `#writeCc`.
- * * Doorbells: an SQ tail write schedules processing (`commandDelayMs`, 0 = next turn of the loop). A
+ * * Doorbells: an SQ tail write schedules processing (`commandDelayMs`, 0 = next turn of the loop;
+ *   `inlineCommands`: before the write returns, for a blocking IRQ thread on the same thread). A
  *   doorbell for a queue that does not exist, a value ≥ the queue size, or a write while not ready is
  *   ignored and recorded. Commands are fetched and completions posted through the IOMMU
  *   (`this.dma`): a blocked fetch or completion write — or Bus Master Enable clear — sets CSTS = CFS
@@ -259,7 +260,8 @@ export class NvmeDevice extends EmuPciDevice {
   }
 
   #schedule(): void {
-    if (this.#processTimer === null) this.#processTimer = this.#later(this.options.commandDelayMs, this.#process);
+    if (this.options.inlineCommands) this.#process();
+    else if (this.#processTimer === null) this.#processTimer = this.#later(this.options.commandDelayMs, this.#process);
   }
 
   /** Fetch, execute, complete — every SQ, admin first, until empty or its CQ is full. */

@@ -318,6 +318,24 @@ t.test('Create / Delete I/O CQ and SQ; Flush on the I/O queue; queue rules', asy
   dev.close();
 });
 
+t.test('inlineCommands: the doorbell write completes the command before it returns; the MSI-X still comes later', async (t) => {
+  const { dev, bar, enable, submit, cqe, consume } = controller({ inlineCommands: true });
+  const line = recordingLine();
+  dev.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 0, line.line);
+  await enable();
+  submit(NVME_ADMIN_OPC.IDENTIFY, 0x21, { cdw10: NVME_CNS.CONTROLLER });
+  t.match(cqe(0), { cid: 0x21, phase: 1, status: 0, sqHead: 1 }, 'posted inside the SQ tail doorbell write');
+  t.equal(line.counts.length, 0, 'the interrupt is not delivered inside the write');
+  await turn();
+  t.equal(line.counts.length, 1, 'it is delivered on the next turn (or by a blocking wait, which drains scheduled lines)');
+  consume();
+  t.equal(dev.commandsExecuted, 1);
+  t.equal(bar.read32(NVME_REG.CSTS) & NVME_CSTS_CFS, 0);
+  t.throws(() => createNvmeDevice({ inlineCommands: true, commandDelayMs: 5 }), RangeError, 'no delay when inline');
+  t.throws(() => createNvmeDevice({ inlineCommands: 'yes' as unknown as boolean }), RangeError);
+  dev.close();
+});
+
 t.test('bad options are refused; the test device is not an NVMe controller', async (t) => {
   t.throws(() => createNvmeDevice({ serial: 'x'.repeat(21) }), RangeError);
   t.throws(() => createNvmeDevice({ serial: 'tab\there' }), RangeError);

@@ -1,14 +1,17 @@
 /**
- * `vfio-ddk irq-thread`: the edu's interrupt loop as a Zircon IRQ thread in a Worker — the worker
- * blocks in `vfio-ddk/zircon/blocking` zx_interrupt_wait, this thread's event loop only relays its
- * reports (lib/cli/irq-thread.ts, lib/drivers/edu-irq-thread.ts). The emulated edu by default;
- * `--device BDF` a real edu bound to vfio-pci.
+ * `vfio-ddk irq-thread`: a driver's interrupt loop as an IRQ thread in a Worker — the worker blocks
+ * (`vfio-ddk/zircon/blocking` zx_interrupt_wait, or ddi_intr_thread_run), this thread's event loop
+ * only talks to it by message. The edu loop by default (lib/cli/irq-thread.ts,
+ * lib/drivers/edu-irq-thread.ts); `--nvme` the NVMe admin queue (lib/cli/irq-thread-nvme.ts,
+ * lib/drivers/nvme-irq-thread). Emulated devices unless `--device BDF` names one bound to vfio-pci.
  */
 import { normalizeBdf } from '../../vfio/bdf.ts';
 import { JSON_OPTION, integerOption } from '../args.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.ts';
 import { runIrqThreadWorker } from '../irq-thread.ts';
+import { runNvmeIrqThreadRounds } from '../irq-thread-nvme.ts';
 import { toJson } from '../output.ts';
+import type { CliContext } from '../context.ts';
 import type { Verb } from '../verb.ts';
 
 /** Nearest-rank percentile of sorted values. */
@@ -16,15 +19,67 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
 }
 
+function latencySummary(latenciesNs: readonly number[]): { min: number; median: number; p99: number } {
+  const us = latenciesNs.map((ns) => ns / 1000).sort((a, b) => a - b);
+  return { min: us[0] ?? 0, median: percentile(us, 0.5), p99: percentile(us, 0.99) };
+}
+
+const formatLatency = (l: { min: number; median: number; p99: number }): string =>
+  `min ${l.min.toFixed(1)} µs, median ${l.median.toFixed(1)} µs, p99 ${l.p99.toFixed(1)} µs`;
+
+async function runEdu(bdf: string | null, rounds: number, kit: 'zircon' | 'ddi', json: boolean, ctx: CliContext): Promise<number> {
+  const reports = await runIrqThreadWorker({ bdf, rounds, kit });
+  const ok = reports.filter((r) => r.status === 'ZX_OK' || r.status === 'DDI_INTR_CLAIMED');
+  const summary = {
+    device: bdf ?? 'emulated edu', rounds, serviced: ok.length,
+    latencyUs: latencySummary(ok.map((r) => r.latencyNs)),
+    kit,
+    failures: reports.filter((r) => !ok.includes(r)).map((r) => ({ round: r.round, status: r.status })),
+  };
+  if (json) ctx.stdout(toJson(summary));
+  else {
+    const how = kit === 'ddi' ? 'a ddi_intr handler on an interrupt thread' : 'a Worker blocked in zx_interrupt_wait';
+    ctx.stdout(`vfio-ddk irq-thread: ${summary.device}, ${rounds} rounds through ${how}\n`);
+    ctx.stdout(`  serviced ${ok.length}/${rounds}; raise → the thread running again: ${formatLatency(summary.latencyUs)}\n`);
+    for (const f of summary.failures) ctx.stdout(`  round ${f.round}: ${f.status}\n`);
+  }
+  return ok.length === rounds ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function runNvme(bdf: string | null, rounds: number, depth: number, json: boolean, ctx: CliContext): Promise<number> {
+  const result = await runNvmeIrqThreadRounds({ bdf, rounds, depth });
+  const { stats } = result;
+  const summary = {
+    device: bdf ?? 'emulated NVMe', driver: 'nvme', kit: 'zircon', rounds, depth, queueEntries: result.ready.queueEntries,
+    completed: stats.completed, interrupts: stats.wakes, spuriousInterrupts: stats.spuriousWakes,
+    unexpectedCompletions: stats.unexpected, abandoned: stats.abandoned, endStatus: stats.endStatus,
+    serial: result.serial, latencyUs: latencySummary(result.completions.map((c) => c.latencyNs)),
+    failures: result.failures,
+  };
+  const allGood = stats.completed === rounds && result.failures.length === 0 && stats.unexpected === 0;
+  if (json) ctx.stdout(toJson(summary));
+  else {
+    ctx.stdout(`vfio-ddk irq-thread --nvme: ${summary.device}, ${rounds} admin commands (Identify Controller / Namespace 1, Get Features) `
+      + `with up to ${depth} in flight, completions reaped by a Worker blocked in zx_interrupt_wait (MSI-X vector 0)\n`);
+    ctx.stdout(`  completed ${stats.completed}/${rounds}${allGood ? ' (none lost)' : ''} after ${stats.wakes} interrupts `
+      + `(${stats.spuriousWakes} found nothing new); serial ${result.serial ?? '?'}\n`);
+    ctx.stdout(`  doorbell → the thread running again with the completion: ${formatLatency(summary.latencyUs)}\n`);
+    for (const f of result.failures) ctx.stdout(`  round ${f.round}: ${f.error}\n`);
+  }
+  return allGood ? EXIT_OK : EXIT_FAILURE;
+}
+
 export const irqThreadVerb: Verb = {
   spec: {
     name: 'irq-thread',
-    summary: 'Run the edu interrupt loop as a blocking Zircon IRQ thread in a Worker (emulated edu unless --device).',
+    summary: 'Run a driver\'s interrupt loop as a blocking IRQ thread in a Worker: the edu\'s, or the NVMe admin queue\'s with --nvme (emulated unless --device).',
     positionals: [],
     options: {
-      device: { type: 'string', valueName: 'BDF', description: 'a real edu bound to vfio-pci (default: an emulated edu)' },
-      rounds: { type: 'string', valueName: 'N', description: 'interrupts to service (default 100, 1–1000000)' },
-      kit: { type: 'string', valueName: 'KIT', description: 'zircon (blocking zx_interrupt_wait, default) or ddi (a ddi_intr handler on ddi_intr_thread_run)' },
+      device: { type: 'string', valueName: 'BDF', description: 'a real edu (or with --nvme an NVMe controller) bound to vfio-pci (default: an emulated one)' },
+      nvme: { type: 'boolean', description: 'the NVMe admin queue: commands sent by message, completions reaped after zx_interrupt_wait' },
+      rounds: { type: 'string', valueName: 'N', description: 'interrupts to service / NVMe commands to complete (default 100, 1–1000000)' },
+      depth: { type: 'string', valueName: 'N', description: 'with --nvme: commands in flight at once (default 1: one interrupt each, 1–31)' },
+      kit: { type: 'string', valueName: 'KIT', description: 'zircon (blocking zx_interrupt_wait, default) or ddi (a ddi_intr handler on ddi_intr_thread_run; edu only)' },
       json: JSON_OPTION,
     },
   },
@@ -32,25 +87,14 @@ export const irqThreadVerb: Verb = {
     const rounds = integerOption(args, 'rounds', 100, 1, 1_000_000);
     const device = args.values['device'];
     const bdf = typeof device === 'string' ? normalizeBdf(device) : null;
-    const kitArg = args.values['kit'] ?? 'zircon';
-    if (kitArg !== 'zircon' && kitArg !== 'ddi') throw new UsageError(`--kit must be zircon or ddi, got ${String(kitArg)}`);
-    const reports = await runIrqThreadWorker({ bdf, rounds, kit: kitArg });
-    const ok = reports.filter((r) => r.status === 'ZX_OK' || r.status === 'DDI_INTR_CLAIMED');
-    const latencies = ok.map((r) => r.latencyNs / 1000).sort((a, b) => a - b);
-    const summary = {
-      device: bdf ?? 'emulated edu', rounds, serviced: ok.length,
-      latencyUs: { min: latencies[0] ?? 0, median: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
-      kit: kitArg,
-      failures: reports.filter((r) => !ok.includes(r)).map((r) => ({ round: r.round, status: r.status })),
-    };
-    if (args.values['json'] === true) ctx.stdout(toJson(summary));
-    else {
-      const how = kitArg === 'ddi' ? 'a ddi_intr handler on an interrupt thread' : 'a Worker blocked in zx_interrupt_wait';
-      ctx.stdout(`vfio-ddk irq-thread: ${summary.device}, ${rounds} rounds through ${how}\n`);
-      ctx.stdout(`  serviced ${ok.length}/${rounds}; raise → the thread running again: min ${summary.latencyUs.min.toFixed(1)} µs, `
-        + `median ${summary.latencyUs.median.toFixed(1)} µs, p99 ${summary.latencyUs.p99.toFixed(1)} µs\n`);
-      for (const f of summary.failures) ctx.stdout(`  round ${f.round}: ${f.status}\n`);
+    const kit = args.values['kit'] ?? 'zircon';
+    if (kit !== 'zircon' && kit !== 'ddi') throw new UsageError(`--kit must be zircon or ddi, got ${String(kit)}`);
+    const json = args.values['json'] === true;
+    if (args.values['nvme'] !== true) {
+      if (args.values['depth'] !== undefined) throw new UsageError('--depth is for --nvme (the edu loop raises one interrupt at a time)');
+      return runEdu(bdf, rounds, kit, json, ctx);
     }
-    return ok.length === rounds ? EXIT_OK : EXIT_FAILURE;
+    if (kit !== 'zircon') throw new UsageError('--nvme runs the Zircon IRQ thread only: drop --kit ddi');
+    return runNvme(bdf, rounds, integerOption(args, 'depth', 1, 1, 31), json, ctx);
   },
 };
