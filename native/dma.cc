@@ -26,17 +26,23 @@ namespace {
 
 constexpr uint64_t kHugePage = 2 * 1024 * 1024;
 
-// dmaAlloc(size, { hugepage = false }) → { buffer: ArrayBuffer, vaddr: bigint, size }. size is rounded
-// up to whole pages (4 KiB, or 2 MiB with hugepage); the memory is zero-filled and locked.
+// dmaAlloc(size, { hugepage = false, transparentHugepages }) → { buffer: ArrayBuffer, vaddr: bigint, size }.
+// size is rounded up to whole pages (4 KiB, or 2 MiB hugetlb pages with hugepage); the memory is
+// zero-filled and locked. transparentHugepages (4 KiB pages only): false = madvise(MADV_NOHUGEPAGE),
+// never a transparent huge page; true = MADV_HUGEPAGE (2 MiB-aligned ranges may be backed by one);
+// absent = the system's THP mode decides (/sys/kernel/mm/transparent_hugepage/enabled).
 Napi::Value DmaAlloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t requested = 0;
   Napi::Object options;
   bool hugepage = false;
+  Napi::Value thpValue;
   if (!ArgInt(info, 0, "size", 1, INT64_MAX, &requested) || !ArgOptObject(info, 1, "options", &options) ||
-      !OptBool(options, "hugepage", false, &hugepage)) {
+      !OptBool(options, "hugepage", false, &hugepage) || !GetProp(options, "transparentHugepages", &thpValue)) {
     return env.Undefined();
   }
+  if (!thpValue.IsUndefined() && !thpValue.IsBoolean()) return ThrowType(env, "transparentHugepages must be a boolean");
+  const int advice = thpValue.IsUndefined() || hugepage ? 0 : thpValue.As<Napi::Boolean>().Value() ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
   const uint64_t page = hugepage ? kHugePage : static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   // Checked before mmap/mlock: nothing is allocated (or locked) for a buffer Node could not hand out
   // (mapping.h kMaxMappingBytes). The limit is a multiple of every page size, so rounding stays inside.
@@ -55,6 +61,15 @@ Napi::Value DmaAlloc(const Napi::CallbackInfo& info) {
       ctx.hint = "no 2 MiB huge pages available; reserve some with `echo N > /proc/sys/vm/nr_hugepages` (as root)";
     }
     return ThrowSys(env, errno, ctx);
+  }
+  // Before the pages are touched (mlock faults them in): the advice decides what backs them.
+  if (advice != 0 && madvise(addr, size, advice) != 0) {
+    const int err = errno;
+    munmap(addr, size);
+    SysContext ctx;
+    ctx.syscall = "madvise";
+    if (err == EINVAL) ctx.hint = "this kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE); leave transparentHugepages unset";
+    return ThrowSys(env, err, ctx);
   }
   if (mlock(addr, size) != 0) {
     const int err = errno;

@@ -90,7 +90,8 @@ static void dma_map_unmap(struct vfio_dev *d, size_t size, int hugetlb, size_t i
   /* Allocated as the addon allocates DMA memory (native/dma.cc): anonymous, touched, mlock'd — so the
    * row compares the map/unmap path, not page faulting in an unlocked buffer. The page size is explicit
    * on both sides: 4 KiB pages (transparent huge pages refused for this buffer, whatever the guest's THP
-   * mode), or one 2 MiB hugetlb page as dmaAlloc({ hugepage: true }) takes it (MAP_HUGETLB). */
+   * mode, as dmaAlloc({ transparentHugepages: false }) does), or one 2 MiB hugetlb page as
+   * dmaAlloc({ hugepage: true }) takes it (MAP_HUGETLB). */
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | (hugetlb ? MAP_HUGETLB | (21 << MAP_HUGE_SHIFT) : 0);
   void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (buf == MAP_FAILED) {

@@ -128,10 +128,10 @@ export function mmioRows(dev, step) {
 
 /**
  * dma_map_unmap_{4k,2m,2m_hugetlb}: PciDma.map (IOVA allocation + VFIO_IOMMU_MAP_DMA) then unmap, per
- * iteration, on memory allocated as the C side allocates it: 4 KiB pages (the guest's THP mode is
- * `madvise`, so no huge page unless asked; C refuses THP for its buffer explicitly), or one 2 MiB
- * hugetlb page (allocHostMemory({ hugepage: true }), MAP_HUGETLB in C). A missing huge page skips the
- * hugetlb row on both sides.
+ * iteration, on memory allocated as the C side allocates it: 4 KiB pages (transparent huge pages refused
+ * on both sides, MADV_NOHUGEPAGE: allocHostMemory({ transparentHugepages: false })), or one 2 MiB hugetlb
+ * page (allocHostMemory({ hugepage: true }), MAP_HUGETLB in C). A missing huge page skips the hugetlb
+ * row on both sides.
  */
 export function dmaRows(dev, iterations, step) {
   const rows = [];
@@ -140,7 +140,8 @@ export function dmaRows(dev, iterations, step) {
     ['dma_map_unmap_2m_hugetlb', 2 << 20, tenth, true]]) {
     let memory;
     try {
-      memory = allocHostMemory(size, { hugepage });
+      // 4 KiB pages for certain (the guest's THP mode is `always`): the C side madvises the same.
+      memory = allocHostMemory(size, hugepage ? { hugepage } : { transparentHugepages: false });
     } catch (error) {
       if (!hugepage) throw error;
       console.error(`[bench] ${name} skipped: ${error.message}`);

@@ -17,6 +17,8 @@ export interface NativeSystemError extends Error {
   readonly fd?: number;
 }
 
+import type { HostMemoryOptions } from '../pci/host-memory.ts';
+
 /** A u64 argument: a non-negative safe integer or a bigint. */
 export type U64 = number | bigint;
 
@@ -187,7 +189,11 @@ export interface NativeAddon {
   /** Detaches the ArrayBuffer (views become zero-length) and unmaps it. */
   munmapRegion(buffer: ArrayBuffer): void;
 
-  dmaAlloc(size: number, options?: { hugepage?: boolean }): DmaAllocation;
+  /**
+   * `hugepage`: 2 MiB hugetlb pages. `transparentHugepages` (4 KiB pages): false = never a transparent
+   * huge page (MADV_NOHUGEPAGE), true = MADV_HUGEPAGE, absent = the system's THP mode decides.
+   */
+  dmaAlloc(size: number, options?: HostMemoryOptions): DmaAllocation;
   dmaFree(buffer: ArrayBuffer): void;
 
   ioctlNumbers(): Record<string, number>;

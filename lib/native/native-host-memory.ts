@@ -9,7 +9,10 @@ import type { NativeAddon } from './addon-types.ts';
 
 export function nativeHostMemoryAllocator(addon: NativeAddon): HostMemoryAllocator {
   return (size, options) => {
-    const { buffer, vaddr, size: rounded } = addon.dmaAlloc(size, { hugepage: options?.hugepage === true });
+    const { buffer, vaddr, size: rounded } = addon.dmaAlloc(size, {
+      hugepage: options?.hugepage === true,
+      ...(options?.transparentHugepages === undefined ? {} : { transparentHugepages: options.transparentHugepages }),
+    });
     let freed = false;
     const memory: NativeHostMemory = {
       bytes: new Uint8Array(buffer),

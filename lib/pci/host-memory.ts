@@ -7,7 +7,17 @@ import type { HostMemory } from './device.ts';
 
 export const PAGE_SIZE = 4096;
 
-export type HostMemoryAllocator = (size: number, options?: { hugepage?: boolean }) => HostMemory;
+/**
+ * What backs the memory (native allocator only): `hugepage` — 2 MiB hugetlb pages; otherwise 4 KiB
+ * pages, which `transparentHugepages: false` keeps from being merged into transparent huge pages
+ * (true asks for them; unset, the system's THP mode decides).
+ */
+export interface HostMemoryOptions {
+  hugepage?: boolean;
+  transparentHugepages?: boolean;
+}
+
+export type HostMemoryAllocator = (size: number, options?: HostMemoryOptions) => HostMemory;
 
 /** Host memory from the native allocator: also carries its virtual address, which the VFIO backend
  *  passes to VFIO_IOMMU_MAP_DMA / IOMMU_IOAS_MAP. `free()` detaches `bytes` (it becomes zero-length). */
@@ -39,7 +49,7 @@ export function setHostMemoryAllocator(next: HostMemoryAllocator | null): void {
 /** `size` rounded up to whole pages (2 MiB pages with `hugepage`, native allocator only), zero-filled.
  *  Throws RangeError for a bad size; with the addon loaded, its error (code 'ENOMEM'/'EPERM' naming
  *  RLIMIT_MEMLOCK, or the missing huge pages) when the memory cannot be mapped or locked. */
-export function allocHostMemory(size: number, options?: { hugepage?: boolean }): HostMemory {
+export function allocHostMemory(size: number, options?: HostMemoryOptions): HostMemory {
   roundToPages(size);
   return allocator(size, options);
 }

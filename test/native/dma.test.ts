@@ -72,3 +72,25 @@ t.test('with the addon loaded, allocHostMemory returns native locked memory with
   memory.free(); // idempotent
   t.throws(() => allocHostMemory(0), RangeError);
 });
+
+/** The VmFlags line of the mapping at `vaddr` in /proc/self/smaps ("nh": MADV_NOHUGEPAGE, "hg": MADV_HUGEPAGE). */
+function vmFlags(vaddr: bigint): string[] {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8').split('\n');
+  const start = smaps.findIndex((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l) && BigInt(`0x${l.split('-')[0]}`) === vaddr);
+  if (start < 0) return [];
+  const flags = smaps.slice(start + 1).find((l) => l.startsWith('VmFlags:')) ?? '';
+  return flags.replace('VmFlags:', '').trim().split(/\s+/);
+}
+
+t.test('dmaAlloc transparentHugepages: false refuses THP, true asks for it, unset leaves it to the system', { skip }, async (t) => {
+  const a = native();
+  const none = a.dmaAlloc(2 << 20, { transparentHugepages: false });
+  const asked = a.dmaAlloc(2 << 20, { transparentHugepages: true });
+  const plain = a.dmaAlloc(2 << 20);
+  t.ok(vmFlags(none.vaddr).includes('nh'), 'MADV_NOHUGEPAGE on the mapping');
+  t.ok(vmFlags(asked.vaddr).includes('hg'), 'MADV_HUGEPAGE on the mapping');
+  const flags = vmFlags(plain.vaddr);
+  t.notOk(flags.includes('nh') || flags.includes('hg'), 'no advice without the option');
+  for (const d of [none, asked, plain]) a.dmaFree(d.buffer);
+  t.throws(() => a.dmaAlloc(4096, { transparentHugepages: 'yes' as unknown as boolean }), TypeError);
+});
