@@ -93,6 +93,13 @@ t.test('targets are evaluated from the ratios: met and missed both reported', as
   t.match(text, /zx_port_wait_virtual\s+1\s+4\.00 µs/);
   t.match(text, /×4\.00/);
   t.match(text, /\[MISSED\] virtual trigger → zx_port_wait/);
+  const accessors = evaluateTargets([
+    row('mmio_read32_view', [50], [40]), row('mmio_read32_accessor', [75], [40]),
+    row('mmio_write32_view', [50], [40]), row('mmio_write32_accessor', [76], [40]),
+  ]).filter((x) => x.row.endsWith('_accessor'));
+  t.same(accessors.map((x) => [x.row, x.status]), [['mmio_read32_accessor', 'met'], ['mmio_write32_accessor', 'missed']],
+    'accessors are held to 1.5× the view row of the same run, not to C');
+  t.same(evaluateTargets([row('mmio_read32_accessor', [75], [40])]).map((x) => x.status), ['missed'], 'no view row: not met');
   t.equal(formatNs(49.94), '49.9 ns');
   t.equal(formatNs(4_800_000), '4.80 ms');
   t.equal(formatNs(null), '-');
