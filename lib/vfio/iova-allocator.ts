@@ -23,12 +23,6 @@ export interface IovaRange {
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-/** Pages [first, end) — end exclusive. */
-interface UsedPages {
-  first: number;
-  end: number;
-}
-
 /** Pages [first, last] — last inclusive. */
 interface UsablePages {
   readonly first: number;
@@ -44,8 +38,10 @@ export class IovaAllocator {
   readonly ranges: readonly IovaRange[];
   readonly #page: number;
   readonly #usable: readonly UsablePages[];
-  /** Sorted by first page, non-overlapping. */
-  readonly #used: UsedPages[] = [];
+  /** Ranges handed out as pages [first, end), sorted by first, non-overlapping: two number arrays, so
+   *  an allocation adds no object. */
+  readonly #firsts: number[] = [];
+  readonly #ends: number[] = [];
 
   /** `ranges` empty means the whole 64-bit space (the kernel reported no restriction). */
   constructor(ranges: readonly IovaRange[], pageSize = 4096n) {
@@ -99,13 +95,15 @@ export class IovaAllocator {
    */
   allocPages(pages: number, lastPage: number, minPage = 0, alignPages = 1): number {
     const up = (p: number): number => (alignPages === 1 ? p : Math.ceil(p / alignPages) * alignPages);
+    const firsts = this.#firsts;
+    const ends = this.#ends;
     for (const range of this.#usable) {
       let candidate = up(range.first > minPage ? range.first : minPage);
       const last = range.last < lastPage ? range.last : lastPage;
-      for (const u of this.#used) {
-        if (u.end <= candidate) continue;
-        if (candidate + pages <= u.first) break;
-        candidate = up(u.end);
+      for (let i = 0; i < firsts.length; i++) {
+        if ((ends[i] as number) <= candidate) continue;
+        if (candidate + pages <= (firsts[i] as number)) break;
+        candidate = up(ends[i] as number);
       }
       if (candidate + pages - 1 <= last) {
         this.#insert(candidate, pages);
@@ -129,9 +127,10 @@ export class IovaAllocator {
       throw new DdkError('ERANGE', `IOVA ${hex(iova)}+${hex(size)} is outside the IOMMU's usable ranges (${usable})`);
     }
     const first = Number(iova / this.pageSize);
-    for (const u of this.#used) {
-      if (first < u.end && u.first < first + pages) {
-        throw new DdkError('EEXIST', `IOVA ${hex(iova)}+${hex(size)} overlaps a mapping at ${hex(BigInt(u.first) * this.pageSize)}`);
+    for (let i = 0; i < this.#firsts.length; i++) {
+      const at = this.#firsts[i] as number;
+      if (first < (this.#ends[i] as number) && at < first + pages) {
+        throw new DdkError('EEXIST', `IOVA ${hex(iova)}+${hex(size)} overlaps a mapping at ${hex(BigInt(at) * this.pageSize)}`);
       }
     }
     this.#insert(first, pages);
@@ -145,11 +144,11 @@ export class IovaAllocator {
 
   /** `release` in pages. */
   releasePages(first: number, pages: number): void {
-    const used = this.#used;
-    for (let i = 0; i < used.length; i++) {
-      const u = used[i] as UsedPages;
-      if (u.first === first && u.end === first + pages) {
-        used.splice(i, 1);
+    const firsts = this.#firsts;
+    for (let i = 0; i < firsts.length; i++) {
+      if (firsts[i] === first && this.#ends[i] === first + pages) {
+        firsts.splice(i, 1);
+        this.#ends.splice(i, 1);
         return;
       }
     }
@@ -157,14 +156,19 @@ export class IovaAllocator {
 
   /** Ranges currently handed out. */
   get used(): readonly { start: bigint; end: bigint }[] {
-    return this.#used.map((u) => ({ start: BigInt(u.first) * this.pageSize, end: BigInt(u.end) * this.pageSize }));
+    return this.#firsts.map((first, i) => ({ start: BigInt(first) * this.pageSize, end: BigInt(this.#ends[i] as number) * this.pageSize }));
   }
 
   #insert(first: number, pages: number): void {
-    const entry = { first, end: first + pages };
-    const used = this.#used;
-    let at = used.length;
-    while (at > 0 && (used[at - 1] as UsedPages).first > first) at--;
-    used.splice(at, 0, entry);
+    const firsts = this.#firsts;
+    let at = firsts.length;
+    while (at > 0 && (firsts[at - 1] as number) > first) at--;
+    if (at === firsts.length) {
+      firsts.push(first);
+      this.#ends.push(first + pages);
+    } else {
+      firsts.splice(at, 0, first);
+      this.#ends.splice(at, 0, first + pages);
+    }
   }
 }

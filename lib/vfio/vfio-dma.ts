@@ -34,12 +34,47 @@ function checkMask(mask: bigint): void {
   }
 }
 
-/** A live mapping, in IOMMU pages. */
-interface Live {
+/** A live mapping, in IOMMU pages: its own bookkeeping and what the caller gets, one object. */
+class Live implements DmaMapping {
+  readonly iova: bigint;
+  readonly size: number;
   readonly first: number;
   readonly pages: number;
-  /** Frees the host memory too (alloc) or not (map). */
-  readonly release: (() => void) | null;
+  readonly #dma: VfioDma;
+
+  constructor(dma: VfioDma, iova: bigint, size: number, first: number, pages: number) {
+    this.#dma = dma;
+    this.iova = iova;
+    this.size = size;
+    this.first = first;
+    this.pages = pages;
+  }
+
+  /** Unmaps it (idempotent). A bound function, like every backend's, so `t.teardown(m.unmap)` works. */
+  readonly unmap = (): void => {
+    this.#dma.drop(this);
+  };
+}
+
+/** A dma.alloc buffer: the mapping plus the host memory it frees. */
+class LiveBuffer extends Live implements DmaBuffer {
+  readonly bytes: Uint8Array;
+  readonly #free: () => void;
+
+  constructor(dma: VfioDma, iova: bigint, size: number, first: number, pages: number, buffer: ArrayBuffer, free: () => void) {
+    super(dma, iova, size, first, pages);
+    this.bytes = new Uint8Array(buffer);
+    this.#free = free;
+  }
+
+  readonly free = (): void => {
+    this.unmap();
+  };
+
+  /** @internal the host memory goes after the IOMMU mapping. */
+  release(): void {
+    this.#free();
+  }
 }
 
 /** A byte address or length as the addon takes it: a number while exact, else a bigint. */
@@ -117,9 +152,9 @@ export class VfioDma implements PciDma {
       this.#addon.dmaFree(buffer);
       throw error;
     }
-    const live: Live = { first, pages, release: () => this.#addon.dmaFree(buffer) };
+    const live = new LiveBuffer(this, this.#iovaOf(first), allocation.size, first, pages, buffer, () => this.#addon.dmaFree(buffer));
     this.#live.add(live);
-    return { iova: this.#iovaOf(first), size: allocation.size, bytes: new Uint8Array(buffer), free: () => this.#drop(live) };
+    return live;
   }
 
   map(memory: HostMemory, options: DmaMapOptions & { size?: number } = NO_PLACEMENT): DmaMapping {
@@ -136,9 +171,9 @@ export class VfioDma implements PciDma {
       throw new RangeError(`dma.map: ${size} bytes round up to ${pages * this.#page}, more than the memory's ${memory.bytes.length}`);
     }
     const first = this.#mapPages(memory.vaddr, pages, options.iova, options.read ?? true, options.write ?? true, options);
-    const live: Live = { first, pages, release: null };
+    const live = new Live(this, this.#iovaOf(first), pages * this.#page, first, pages);
     this.#live.add(live);
-    return { iova: this.#iovaOf(first), size: pages * this.#page, unmap: () => this.#drop(live) };
+    return live;
   }
 
   #iovaOf(first: number): bigint {
@@ -194,14 +229,17 @@ export class VfioDma implements PciDma {
     return this.#iovas.allocPages(pages, lastPage, minPage, alignPages);
   }
 
-  /** Unmaps (if the device is still open), releases the IOVA and the memory. Idempotent. */
-  #drop(live: Live): void {
+  /**
+   * @internal (Live.unmap): unmaps (if the device is still open), releases the IOVA and the memory.
+   * Idempotent.
+   */
+  drop(live: Live): void {
     if (!this.#live.delete(live)) return;
     try {
       this.#iommu.unmap(u64(live.first, this.#page), u64(live.pages, this.#page));
     } finally {
       this.#iovas.releasePages(live.first, live.pages);
-      live.release?.();
+      if (live instanceof LiveBuffer) live.release();
     }
   }
 
@@ -209,7 +247,7 @@ export class VfioDma implements PciDma {
   closeAll(): void {
     for (const live of [...this.#live]) {
       try {
-        this.#drop(live);
+        this.drop(live);
       } catch {
         /* closing the container drops the mappings anyway */
       }
