@@ -10,8 +10,8 @@ import type { ConfigSpace, PciRegion } from '../../pci/device.ts';
 import * as R from '../../pci/regs.ts';
 import { dumpBy32 } from './hexdump.ts';
 import type { Hexdump } from './hexdump.ts';
-import { CONFIG_REGISTERS, lookupRegister } from './register-tables.ts';
-import type { RegisterInfo, RegisterTable } from './register-tables.ts';
+import { CONFIG_REGISTERS, lookupRegister } from '../../emu/register-tables.ts';
+import type { RegisterInfo, RegisterTable } from '../../emu/register-tables.ts';
 
 /** Config space or a BAR: the PciDevice accessors (BARs add the 64-bit ones). */
 type Widths = Omit<ConfigSpace, 'size'> & Partial<Pick<PciRegion, 'read64' | 'write64'>>;
