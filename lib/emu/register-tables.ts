@@ -46,6 +46,15 @@ export const CONFIG_REGISTERS: RegisterTable = {
   PCI_MAX_LAT: reg(R.PCI_MAX_LAT, 1),
 };
 
+/** Capability ID names (pci_regs.h PCI_CAP_ID_*). */
+export const CAPABILITY_NAMES: Readonly<Record<number, string>> = {
+  [R.PCI_CAP_ID_PM]: 'PCI_CAP_ID_PM',
+  [R.PCI_CAP_ID_MSI]: 'PCI_CAP_ID_MSI',
+  [R.PCI_CAP_ID_VNDR]: 'PCI_CAP_ID_VNDR',
+  [R.PCI_CAP_ID_EXP]: 'PCI_CAP_ID_EXP',
+  [R.PCI_CAP_ID_MSIX]: 'PCI_CAP_ID_MSIX',
+};
+
 /** edu D.2: 4-byte registers below 0x80, the DMA registers from 0x80 are 8 bytes. */
 const EDU_REGISTERS: RegisterTable = Object.fromEntries(
   Object.entries(EDU_REG).map(([name, offset]) => [name, reg(offset, offset >= EDU_REG_64BIT_START ? 8 : 4)]));

@@ -1,0 +1,240 @@
+/**
+ * Replaying one recorded device against its model (replay.ts says what and why): its events in the
+ * order they happened (`seq`), writes and routing applied, reads and interrupts compared.
+ *
+ * Timing. Events are replayed back to back; when a read differs or an interrupt has not come yet,
+ * replay lets the model's delayed work run (edu's factorial and DMA, NVMe's ready and command delays)
+ * and tries again, until the recorded time of the event (from the first event) plus the slack has
+ * passed on replay's own clock. Interrupts are compared as running totals per vector: by each recorded
+ * fire the model must have fired at least as often; at the end (the device's close), exactly as often.
+ * Re-reading a register assumes reads have no side effects, true of every model lib/emu has.
+ */
+import type { EmuPciDevice } from '../emu/device.ts';
+import { IrqLine } from '../irq/irq-line.ts';
+import { findMsi, findMsix } from '../pci/capabilities.ts';
+import type { DmaMapping, HostMemory } from '../pci/device.ts';
+import { allocHostMemory } from '../pci/host-memory.ts';
+import { PCI_COMMAND } from '../pci/regs.ts';
+import type { IrqIndex } from '../pci/vfio-indices.ts';
+import { CAT, hexString, irqTrack, irqTrackName, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
+import { accessOf, comparedBits, pollRuns, type Access, type AttachedRouting } from './replay-rules.ts';
+
+export interface ReplayDifference {
+  readonly device: string;
+  readonly seq: number | null;
+  /** When the event happened in the recording, µs since the trace started. */
+  readonly tsUs: number | null;
+  readonly kind: 'open' | 'read' | 'interrupt' | 'error';
+  /** 'BAR0 STATUS', 'config PCI_COMMAND', 'MSI 0' … */
+  readonly where: string;
+  readonly recorded: string;
+  readonly model: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+interface Mapped { readonly iova: bigint; readonly memory: HostMemory; readonly mapping: DmaMapping }
+
+export class DeviceReplay {
+  readonly name: string;
+  readonly #info: DeviceInfo;
+  readonly #model: EmuPciDevice;
+  readonly #events: readonly TraceEvent[];
+  readonly #slackMs: number;
+  readonly #lenient: Map<number, ReadonlySet<bigint>>;
+  readonly #routing: AttachedRouting;
+  readonly #lines = new Map<string, IrqLine>();
+  /** Fires of lines a vector had before its current one. */
+  readonly #earlierFires = new Map<string, number>();
+  readonly #expected = new Map<string, number>();
+  readonly #messages = new Map<string, number>();
+  readonly #mapped = new Map<bigint, Mapped>();
+  #firstTs = 0;
+  #startMs = 0;
+  reads = 0;
+  interrupts = 0;
+  replayed = 0;
+
+  /** `events`: the device's events (not its metadata), in any order. */
+  constructor(name: string, info: DeviceInfo, model: EmuPciDevice, events: readonly TraceEvent[], slackMs: number) {
+    this.name = name;
+    this.#info = info;
+    this.#model = model;
+    this.#slackMs = slackMs;
+    this.#events = [...events].filter((e) => typeof e.args?.['seq'] === 'number').sort((a, b) => Number(a.args?.['seq']) - Number(b.args?.['seq']));
+    const accesses = this.#events.map(accessOf).filter((a): a is Access => a !== null);
+    this.#lenient = pollRuns(accesses);
+    this.#routing = { msi: findMsi(model.config), msiAttached: false, msix: findMsix(model.config), msixAttached: new Set() };
+  }
+
+  /** Replays every event; the first difference, or null when the model did what the device did. */
+  async run(): Promise<ReplayDifference | null> {
+    const model = this.#model;
+    // Where the driver found the device: VFIO's open set Command; the DMA mask as it was.
+    model.config.write16(PCI_COMMAND, this.#info.command);
+    model.dma.setMask(BigInt(this.#info.dmaMask));
+    model.irq.setMessageSink({ message: (_lo, _hi, data, count) => { this.#count(this.#messages, `message ${hexString(data, 4)}`, count); } });
+    this.#firstTs = this.#events[0]?.ts ?? 0;
+    this.#startMs = performance.now();
+    try {
+      for (const event of this.#events) {
+        const difference = await this.#replay(event);
+        this.replayed++;
+        if (difference !== null) return difference;
+        if (event.cat === CAT.device && event.name === 'close') break;
+      }
+      return this.#totals();
+    } finally {
+      for (const { memory, mapping } of this.#mapped.values()) { mapping.unmap(); memory.free(); }
+      model.close();
+    }
+  }
+
+  #difference(event: TraceEvent | null, kind: ReplayDifference['kind'], where: string, recorded: string, modelled: string): ReplayDifference {
+    const seq = event?.args?.['seq'];
+    return { device: this.name, seq: typeof seq === 'number' ? seq : null, tsUs: event?.ts ?? null, kind, where, recorded, model: modelled };
+  }
+
+  #deadline(event: TraceEvent): number {
+    return this.#startMs + Math.max(0, ((event.ts ?? 0) - this.#firstTs) / 1000) + this.#slackMs;
+  }
+
+  #count(map: Map<string, number>, key: string, count: number): void {
+    map.set(key, (map.get(key) ?? 0) + count);
+  }
+
+  async #replay(event: TraceEvent): Promise<ReplayDifference | null> {
+    try {
+      const access = accessOf(event);
+      if (access !== null) return access.op === 'write' ? (this.#write(access), null) : await this.#read(event, access);
+      if (event.cat === CAT.dma) return this.#dma(event);
+      if (event.cat === CAT.irq) return await this.#irq(event);
+      if (event.cat === CAT.device && event.name === 'reset') this.#model.reset();
+      return null;
+    } catch (err) {
+      return this.#difference(event, 'error', event.name, 'it succeeded on the recorded device', `the model threw ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #write(a: Access): void {
+    const m = this.#model;
+    const target = a.space === 'config' ? m.config : m.bar(a.space);
+    const v = Number(a.value & 0xffff_ffffn);
+    if (a.width === 8) m.bar(a.space as number).write64(a.offset, a.value);
+    else if (a.width === 4) target.write32(a.offset, v);
+    else if (a.width === 2) target.write16(a.offset, v);
+    else target.write8(a.offset, v);
+  }
+
+  #readModel(a: Access): bigint {
+    const m = this.#model;
+    const target = a.space === 'config' ? m.config : m.bar(a.space);
+    if (a.width === 8) return m.bar(a.space as number).read64(a.offset);
+    return BigInt(a.width === 4 ? target.read32(a.offset) : a.width === 2 ? target.read16(a.offset) : target.read8(a.offset));
+  }
+
+  async #read(event: TraceEvent, a: Access): Promise<ReplayDifference | null> {
+    this.reads++;
+    const mask = comparedBits(this.#info, a, this.#routing);
+    const lenient = this.#lenient.get(a.seq);
+    const fits = (v: bigint): boolean => (v & mask) === (a.value & mask) || (lenient?.has(v) ?? false);
+    let value = this.#readModel(a);
+    const deadline = this.#deadline(event);
+    while (!fits(value) && performance.now() < deadline) {
+      await sleep(1);
+      value = this.#readModel(a);
+    }
+    if (fits(value)) return null;
+    const where = `${a.space === 'config' ? 'config' : `BAR${a.space}`} ${a.reg}`;
+    return this.#difference(event, 'read', `${where} (offset 0x${a.offset.toString(16)}, ${a.width} bytes)`, hexString(a.value, 2 * a.width), hexString(value, 2 * a.width));
+  }
+
+  #dma(event: TraceEvent): ReplayDifference | null {
+    const a = event.args ?? {};
+    const iova = parseHex(a['iova']);
+    const m = this.#model;
+    if (event.name === 'set mask') m.dma.setMask(parseHex(a['mask']) ?? m.dma.mask);
+    else if (iova === null) return null;
+    else if (event.name === 'alloc' || event.name === 'map') {
+      const memory = allocHostMemory(Number(a['size']));
+      const mapping = m.dma.map(memory, { iova });
+      this.#mapped.set(iova, { iova, memory, mapping });
+    } else if (event.name === 'free' || event.name === 'unmap') {
+      const mapped = this.#mapped.get(iova);
+      this.#mapped.delete(iova);
+      mapped?.mapping.unmap();
+      mapped?.memory.free();
+    } else if (event.name === 'host memory') {
+      const bytes = Buffer.from(String(a['data']), 'base64');
+      for (const { iova: base, memory, mapping } of this.#mapped.values()) {
+        if (iova >= base && iova + BigInt(bytes.length) <= base + BigInt(mapping.size)) memory.bytes.set(bytes, Number(iova - base));
+      }
+    }
+    return null;
+  }
+
+  async #irq(event: TraceEvent): Promise<ReplayDifference | null> {
+    const a = event.args ?? {};
+    const irq = this.#model.irq;
+    const index = a['index'] as IrqIndex;
+    const vector = Number(a['vector'] ?? 0);
+    const track = (): string => irqTrack(index, vector).name;
+    switch (event.name) {
+      case 'attach': {
+        const line = new IrqLine(`replay ${track()}`);
+        line.setConsumer({ fire: () => {} });
+        irq.attach(index, vector, line);
+        // A vector attached again (another driver, the next step) keeps counting where it was.
+        const earlier = this.#lines.get(track());
+        if (earlier !== undefined) this.#count(this.#earlierFires, track(), earlier.fires);
+        this.#lines.set(track(), line);
+        if (index === 1) this.#routing.msiAttached = true;
+        if (index === 2) this.#routing.msixAttached.add(vector);
+        return null;
+      }
+      case 'detach': irq.detach(index, vector); return null;
+      case 'disable': irq.disable(index); return null;
+      case 'mask INTx': irq.maskIntx(); return null;
+      case 'unmask INTx': irq.unmaskIntx(); return null;
+      case 'trigger': irq.trigger(index, vector); return null;
+      case 'fire': case 'message': return this.#interrupt(event);
+      default: return null;
+    }
+  }
+
+  /** The running total of fires (or messages) of the event's track, against the model's. */
+  async #interrupt(event: TraceEvent): Promise<ReplayDifference | null> {
+    this.interrupts++;
+    const a = event.args ?? {};
+    const isMessage = event.name === 'message';
+    const track = isMessage ? `message ${String(a['data'])}` : this.#trackOf(event);
+    if (track === null) return null;
+    this.#count(this.#expected, track, typeof a['count'] === 'number' ? a['count'] : 1);
+    const wanted = this.#expected.get(track) ?? 0;
+    const deadline = this.#deadline(event);
+    while (this.#modelFires(track) < wanted && performance.now() < deadline) await sleep(1);
+    const got = this.#modelFires(track);
+    if (got >= wanted) return null;
+    return this.#difference(event, 'interrupt', track, `${wanted} fire(s) by now`, `${got}`);
+  }
+
+  #trackOf(event: TraceEvent): string | null {
+    return event.tid === undefined ? null : irqTrackName(event.tid);
+  }
+
+  #modelFires(track: string): number {
+    const line = this.#lines.get(track);
+    return line === undefined ? this.#messages.get(track) ?? 0 : (this.#earlierFires.get(track) ?? 0) + line.fires;
+  }
+
+  /** At the end: the model fired no vector more often than the device did. */
+  #totals(): ReplayDifference | null {
+    const tracks = new Set([...this.#lines.keys(), ...this.#messages.keys()]);
+    for (const track of tracks) {
+      const got = this.#modelFires(track);
+      const wanted = this.#expected.get(track) ?? 0;
+      if (got > wanted) return this.#difference(null, 'interrupt', track, `${wanted} fire(s) in all`, `${got}`);
+    }
+    return null;
+  }
+}
