@@ -20,7 +20,7 @@ function rate(perSecond: number | null): string {
 }
 
 function bytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} byte${n === 1 ? '' : 's'}`;
 }
 
 function indent(text: string): string {
@@ -62,6 +62,7 @@ export function formatReplay(file: string, result: ReplayResult): string {
   for (const device of result.devices) {
     lines.push(device.skipped !== null ? `  ${device.name}: skipped — ${device.skipped}`
       : `  ${device.name}: ${device.events} events replayed on the emulated ${device.model ?? 'model'}, ${device.reads} reads and ${device.interrupts} interrupts compared`);
+    for (const note of device.notes) lines.push(`    ${note}`);
   }
   if (d !== null) {
     const at = d.seq === null ? 'before the first event' : `event seq ${d.seq}${d.tsUs === null ? '' : ` at ${(d.tsUs / 1000).toFixed(3)} ms`}`;

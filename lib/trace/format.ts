@@ -99,6 +99,8 @@ export interface DeviceInfo {
   /** Command register at open (VFIO's open sets Memory Space + Bus Master before a driver sees it). */
   readonly command: number;
   readonly dmaMask: string;
+  /** The model's named BAR0 registers at open, hex by name (initial-state.ts); null for an unmodelled device. */
+  readonly registers: Readonly<Record<string, string>> | null;
 }
 
 /** A duration in µs kept to ns resolution (what the clock has; no float noise in the file). */

@@ -10,7 +10,7 @@ export { TraceRecorder, type RecorderOptions } from './recorder.ts';
 export { forEachTraceEvent, readTrace, TraceMetadata, type TraceContent } from './reader.ts';
 export { repairTraceFile } from './writer.ts';
 export {
-  summarizeTrace, type DeviceSummary, type InterruptStats, type KitCallStats, type LatencyStats, type RegisterCount, type TraceSummary,
+  latencyStats, summarizeTrace, type DeviceSummary, type InterruptStats, type KitCallStats, type LatencyStats, type RegisterCount, type TraceSummary,
 } from './summary.ts';
 export {
   DEFAULT_REPLAY_SLACK_MS, replayTrace, type ReplayDifference, type ReplayedDevice, type ReplayOptions, type ReplayResult,

@@ -4,9 +4,10 @@
  * kit calls through kit-calls.ts; it owns the clock (µs since it started), the order counter
  * (`args.seq`) and the track ids of the kits.
  *
- * Ending: `stop()` (or the process exiting) closes the file. A SIGINT / SIGTERM / SIGHUP that nothing
- * else in the process handles closes the file too and then ends the process as the signal would
- * have; when the program handles the signal itself, the file is only flushed.
+ * Ending: `stop()` or the process exiting closes the file. A signal that kills the process (Ctrl-C
+ * in a program that does not handle it) leaves it without its closing bracket but with every event of
+ * the earlier turns of the event loop (writer.ts); no signal handler is installed, so the program's
+ * own handling of signals is unchanged.
  */
 import { basename, dirname, extname, join } from 'node:path';
 import { monoNs } from '../irq/clock.ts';
@@ -16,8 +17,6 @@ import { FIRST_DEVICE_PID, KITS_PID, TRACE_FORMAT, TRACE_FORMAT_VERSION, TRACE_M
 import { recordKitCall } from './kit-calls.ts';
 import { traceDevice } from './traced-device.ts';
 import { TraceWriter } from './writer.ts';
-
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export interface RecorderOptions {
   /**
@@ -39,14 +38,6 @@ export class TraceRecorder implements Tracer {
   #asyncIds = 0;
   readonly #kitTracks = new Map<string, number>();
   #stopped = false;
-  readonly #onSignal = (signal: NodeJS.Signals): void => {
-    if (process.listenerCount(signal) > 1) {
-      this.#writer?.flush();
-      return;
-    }
-    this.stop();
-    process.kill(process.pid, signal);
-  };
 
   constructor(path: string, options: RecorderOptions = {}) {
     this.requestedPath = path;
@@ -114,7 +105,6 @@ export class TraceRecorder implements Tracer {
     if (this.#stopped) return;
     this.#stopped = true;
     if (currentTracer() === this) setTracer(null);
-    for (const signal of SIGNALS) process.off(signal, this.#onSignal);
     this.#writer?.close();
   }
 
@@ -137,7 +127,6 @@ export class TraceRecorder implements Tracer {
     writer.write({ name: TRACE_META, ph: 'M', pid: KITS_PID, args: info as unknown as Record<string, unknown> });
     writer.write({ name: 'process_name', ph: 'M', pid: KITS_PID, args: { name: 'vfio-ddk kits' } });
     writer.write({ name: 'process_sort_index', ph: 'M', pid: KITS_PID, args: { sort_index: 1000 } });
-    for (const signal of SIGNALS) process.on(signal, this.#onSignal);
     return writer;
   }
 }

@@ -4,10 +4,17 @@
  *
  * Timing. Events are replayed back to back; when a read differs or an interrupt has not come yet,
  * replay lets the model's delayed work run (edu's factorial and DMA, NVMe's ready and command delays)
- * and tries again, until the recorded time of the event (from the first event) plus the slack has
- * passed on replay's own clock. Interrupts are compared as running totals per vector: by each recorded
+ * and tries again, until the recorded time of the event (from the first event; now, when replay runs
+ * behind the recording) plus the slack has passed on replay's own clock. Interrupts are compared as running totals per vector: by each recorded
  * fire the model must have fired at least as often; at the end (the device's close), exactly as often.
  * Re-reading a register assumes reads have no side effects, true of every model lib/emu has.
+ *
+ * Host memory (traced-dma.ts): spans recorded before a write are put into the model's memory; at a
+ * delivery, the bytes the model wrote since replay last looked (no driver runs during replay, so every
+ * change is the model's) must be the bytes the device wrote, as the spans taken at that delivery say.
+ * Where the model writes faster than the device (edu's DMA: 1 ms against 100 ms), a delivery of some
+ * other interrupt while a DMA still runs on the device would show the model's bytes early; the
+ * drivers here wait for a DMA's interrupt before anything else.
  */
 import type { EmuPciDevice } from '../emu/device.ts';
 import { IrqLine } from '../irq/irq-line.ts';
@@ -17,6 +24,7 @@ import { allocHostMemory } from '../pci/host-memory.ts';
 import { PCI_COMMAND } from '../pci/regs.ts';
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { CAT, hexString, irqTrack, irqTrackName, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
+import { restoreRegisters, type StaleRegister } from './initial-state.ts';
 import { accessOf, comparedBits, pollRuns, type Access, type AttachedRouting } from './replay-rules.ts';
 
 export interface ReplayDifference {
@@ -24,7 +32,7 @@ export interface ReplayDifference {
   readonly seq: number | null;
   /** When the event happened in the recording, µs since the trace started. */
   readonly tsUs: number | null;
-  readonly kind: 'open' | 'read' | 'interrupt' | 'error';
+  readonly kind: 'open' | 'read' | 'interrupt' | 'dma' | 'error';
   /** 'BAR0 STATUS', 'config PCI_COMMAND', 'MSI 0' … */
   readonly where: string;
   readonly recorded: string;
@@ -33,7 +41,13 @@ export interface ReplayDifference {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-interface Mapped { readonly iova: bigint; readonly memory: HostMemory; readonly mapping: DmaMapping }
+interface Mapped {
+  readonly iova: bigint;
+  readonly memory: HostMemory;
+  readonly mapping: DmaMapping;
+  /** The memory as replay last left it: a byte that differs now was written by the model. */
+  readonly seen: Uint8Array;
+}
 
 export class DeviceReplay {
   readonly name: string;
@@ -49,8 +63,12 @@ export class DeviceReplay {
   readonly #expected = new Map<string, number>();
   readonly #messages = new Map<string, number>();
   readonly #mapped = new Map<bigint, Mapped>();
+  /** BAR0 registers that held state the model could not take, until the recording writes them. */
+  #stale: StaleRegister[] = [];
   #firstTs = 0;
   #startMs = 0;
+  /** What replay did about the recorded device's state at open. */
+  readonly notes: string[] = [];
   reads = 0;
   interrupts = 0;
   replayed = 0;
@@ -74,6 +92,8 @@ export class DeviceReplay {
     model.config.write16(PCI_COMMAND, this.#info.command);
     model.dma.setMask(BigInt(this.#info.dmaMask));
     model.irq.setMessageSink({ message: (_lo, _hi, data, count) => { this.#count(this.#messages, `message ${hexString(data, 4)}`, count); } });
+    this.#stale = await restoreRegisters(model, this.#info.registers ?? null, () => sleep(5));
+    this.notes.push(...this.#stale.map((r) => r.note));
     this.#firstTs = this.#events[0]?.ts ?? 0;
     this.#startMs = performance.now();
     try {
@@ -95,8 +115,9 @@ export class DeviceReplay {
     return { device: this.name, seq: typeof seq === 'number' ? seq : null, tsUs: event?.ts ?? null, kind, where, recorded, model: modelled };
   }
 
+  /** The event's recorded time on replay's clock (or now, when replay runs behind), plus the slack. */
   #deadline(event: TraceEvent): number {
-    return this.#startMs + Math.max(0, ((event.ts ?? 0) - this.#firstTs) / 1000) + this.#slackMs;
+    return Math.max(performance.now(), this.#startMs + ((event.ts ?? 0) - this.#firstTs) / 1000) + this.#slackMs;
   }
 
   #count(map: Map<string, number>, key: string, count: number): void {
@@ -116,7 +137,14 @@ export class DeviceReplay {
     }
   }
 
+  /** The stale register `a` touches, if any (initial-state.ts). */
+  #staleAt(a: Access): StaleRegister | undefined {
+    return a.space !== 0 ? undefined : this.#stale.find((r) => a.offset < r.offset + r.width && r.offset < a.offset + a.width);
+  }
+
   #write(a: Access): void {
+    const stale = this.#staleAt(a);
+    if (stale !== undefined) this.#stale = this.#stale.filter((r) => r !== stale);
     const m = this.#model;
     const target = a.space === 'config' ? m.config : m.bar(a.space);
     const v = Number(a.value & 0xffff_ffffn);
@@ -137,6 +165,7 @@ export class DeviceReplay {
     this.reads++;
     const mask = comparedBits(this.#info, a, this.#routing);
     const lenient = this.#lenient.get(a.seq);
+    if (this.#staleAt(a) !== undefined) return null;
     const fits = (v: bigint): boolean => (v & mask) === (a.value & mask) || (lenient?.has(v) ?? false);
     let value = this.#readModel(a);
     const deadline = this.#deadline(event);
@@ -158,19 +187,60 @@ export class DeviceReplay {
     else if (event.name === 'alloc' || event.name === 'map') {
       const memory = allocHostMemory(Number(a['size']));
       const mapping = m.dma.map(memory, { iova });
-      this.#mapped.set(iova, { iova, memory, mapping });
+      this.#mapped.set(iova, { iova, memory, mapping, seen: new Uint8Array(mapping.size) });
     } else if (event.name === 'free' || event.name === 'unmap') {
       const mapped = this.#mapped.get(iova);
       this.#mapped.delete(iova);
       mapped?.mapping.unmap();
       mapped?.memory.free();
     } else if (event.name === 'host memory') {
-      const bytes = Buffer.from(String(a['data']), 'base64');
-      for (const { iova: base, memory, mapping } of this.#mapped.values()) {
-        if (iova >= base && iova + BigInt(bytes.length) <= base + BigInt(mapping.size)) memory.bytes.set(bytes, Number(iova - base));
+      return this.#hostMemory(event, iova, Buffer.from(String(a['data']), 'base64'), a['at'] === 'deliver');
+    }
+    return null;
+  }
+
+  /**
+   * A recorded span of host memory: at a delivery, the model's writes inside it are compared with it;
+   * then it is written into the model's memory. Before a write (and at unmap), the model's own writes
+   * since the last look are taken as they are (the driver may have changed them since).
+   */
+  #hostMemory(event: TraceEvent, iova: bigint, bytes: Uint8Array, atDelivery: boolean): ReplayDifference | null {
+    for (const mapped of this.#mapped.values()) {
+      const { iova: base, memory, seen } = mapped;
+      if (iova < base || iova + BigInt(bytes.length) > base + BigInt(seen.length)) continue;
+      const at = Number(iova - base);
+      if (atDelivery) {
+        for (let i = 0; i < bytes.length; i++) {
+          const p = at + i;
+          if (memory.bytes[p] !== seen[p] && memory.bytes[p] !== bytes[i]) {
+            return this.#dmaDifference(event, base + BigInt(p), bytes.subarray(i, i + 8), memory.bytes.subarray(p, p + Math.min(8, bytes.length - i)));
+          }
+        }
+        memory.bytes.set(bytes, at);
+        seen.set(bytes, at);
+      } else {
+        memory.bytes.set(bytes, at);
+        seen.set(memory.bytes.subarray(0, seen.length));
       }
     }
     return null;
+  }
+
+  /** At a delivery: a byte the model wrote that the device did not change (no span covered it). */
+  #unexplainedWrites(event: TraceEvent): ReplayDifference | null {
+    for (const { iova, memory, seen } of this.#mapped.values()) {
+      for (let p = 0; p < seen.length; p++) {
+        if (memory.bytes[p] === seen[p]) continue;
+        const end = Math.min(seen.length, p + 8);
+        return this.#dmaDifference(event, iova + BigInt(p), seen.subarray(p, end), memory.bytes.subarray(p, end));
+      }
+    }
+    return null;
+  }
+
+  #dmaDifference(event: TraceEvent, at: bigint, recorded: Uint8Array, modelled: Uint8Array): ReplayDifference {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+    return this.#difference(event, 'dma', `host memory at IOVA ${hexString(at)} after the device's DMA`, hex(recorded), hex(modelled));
   }
 
   async #irq(event: TraceEvent): Promise<ReplayDifference | null> {
@@ -197,7 +267,9 @@ export class DeviceReplay {
       case 'mask INTx': irq.maskIntx(); return null;
       case 'unmask INTx': irq.unmaskIntx(); return null;
       case 'trigger': irq.trigger(index, vector); return null;
-      case 'fire': case 'message': return this.#interrupt(event);
+      case 'fire': return this.#interrupt(event);
+      case 'message': return (await this.#interrupt(event)) ?? this.#unexplainedWrites(event);
+      case 'deliver': return this.#unexplainedWrites(event);
       default: return null;
     }
   }

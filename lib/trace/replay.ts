@@ -7,7 +7,8 @@
  *
  * What differs on purpose (replay-rules.ts): platform-assigned values (BAR addresses, Interrupt Line,
  * the kernel's MSI messages) and the number of "busy" reads in a poll; timing is given slack
- * (replay-device.ts). IOVAs are the recorded ones (the model's IOMMU maps at them), so registers that
+ * (replay-device.ts); a device's state at open is put into the model, or its registers are not
+ * compared until written (initial-state.ts). IOVAs are the recorded ones (the model's IOMMU maps at them), so registers that
  * hold an IOVA replay as recorded. Devices with no model are skipped and said so; the kits' calls are
  * not replayed (what they did to a device is in its events).
  */
@@ -33,6 +34,8 @@ export interface ReplayedDevice {
   readonly interrupts: number;
   /** Why this device was not replayed, or null. */
   readonly skipped: string | null;
+  /** Registers whose state at open the model could not take (initial-state.ts). */
+  readonly notes: readonly string[];
 }
 
 export interface ReplayResult {
@@ -73,7 +76,7 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
 
 async function replayDevice(info: DeviceInfo & { readonly name: string }, events: readonly TraceEvent[], slackMs: number): Promise<{ device: ReplayedDevice; difference: ReplayDifference | null }> {
   const skipped = (why: string): { device: ReplayedDevice; difference: null } => ({
-    device: { name: info.name, model: info.model, events: 0, reads: 0, interrupts: 0, skipped: why }, difference: null,
+    device: { name: info.name, model: info.model, events: 0, reads: 0, interrupts: 0, skipped: why, notes: [] }, difference: null,
   });
   const model = createModel(info);
   if (typeof model === 'string') return skipped(model);
@@ -81,14 +84,14 @@ async function replayDevice(info: DeviceInfo & { readonly name: string }, events
   if (mismatch !== null) {
     model.close();
     return {
-      device: { name: info.name, model: info.model, events: 0, reads: 0, interrupts: 0, skipped: null },
+      device: { name: info.name, model: info.model, events: 0, reads: 0, interrupts: 0, skipped: null, notes: [] },
       difference: { device: info.name, seq: null, tsUs: null, kind: 'open', ...mismatch },
     };
   }
   const replay = new DeviceReplay(info.name, info, model, events, slackMs);
   const difference = await replay.run();
   return {
-    device: { name: info.name, model: info.model, events: replay.replayed, reads: replay.reads, interrupts: replay.interrupts, skipped: null },
+    device: { name: info.name, model: info.model, events: replay.replayed, reads: replay.reads, interrupts: replay.interrupts, skipped: null, notes: replay.notes },
     difference,
   };
 }

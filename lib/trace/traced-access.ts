@@ -109,7 +109,7 @@ export class TracedRegion implements PciRegion {
   }
 
   #write(width: Width, offset: number, value: number, write: (offset: number, value: number) => void): void {
-    this.#dma.snapshot();
+    this.#dma.snapshot('write');
     const r = this.#tracks.recorder;
     const seq = r.nextSeq();
     const ts = r.now();
@@ -134,7 +134,7 @@ export class TracedRegion implements PciRegion {
   }
 
   write64(offset: number, value: bigint): void {
-    this.#dma.snapshot();
+    this.#dma.snapshot('write');
     const r = this.#tracks.recorder;
     const seq = r.nextSeq();
     const ts = r.now();

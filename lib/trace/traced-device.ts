@@ -6,9 +6,10 @@
  * ddi_dev_info) record through it too.
  *
  * At open it writes the device's records (format.ts DeviceInfo): identity, BAR sizes, interrupt
- * counts, the MSI capability's control word, Command and the DMA mask as the driver finds them —
- * read from the device directly, not recorded as accesses (a VFIO open has already set Memory Space
- * and Bus Master; replay starts the model from there).
+ * counts, the MSI capability's control word, Command, the DMA mask and the model's BAR0 registers as
+ * the driver finds them — read from the device directly, not recorded as accesses (a VFIO open has
+ * already set Memory Space and Bus Master; an edu keeps what the last driver left: replay starts the
+ * model from there, initial-state.ts).
  */
 import { findMsi } from '../pci/capabilities.ts';
 import type { PciDevice, PciRegion } from '../pci/device.ts';
@@ -16,6 +17,7 @@ import { PCI_COMMAND, PCI_MSI_FLAGS, PCI_STD_NUM_BARS } from '../pci/regs.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
 import { bar0RegistersFor } from '../emu/register-tables.ts';
 import { CAT, DEVICE_META, hexString, TID, type DeviceInfo } from './format.ts';
+import { readRegisters } from './initial-state.ts';
 import { overlay } from './overlay.ts';
 import { RegisterNames } from './register-names.ts';
 import { TracedConfig, TracedRegion } from './traced-access.ts';
@@ -53,6 +55,7 @@ export function deviceInfo(device: PciDevice): DeviceInfo {
     msiControl: msi === null ? null : device.config.read16(msi.offset + PCI_MSI_FLAGS),
     command: device.config.read16(PCI_COMMAND),
     dmaMask: hexString(device.dma.mask),
+    registers: readRegisters(device),
   };
 }
 
@@ -72,7 +75,7 @@ export function traceDevice<T extends PciDevice>(recorder: TrackRecorder, device
   const dma = new TracedDma(device.dma, tracks);
   const config = new TracedConfig(device.config, tracks, names);
   const regions = new Map<PciRegion, TracedRegion>();
-  const irq = traceInterrupts(device.irq, tracks);
+  const irq = traceInterrupts(device.irq, tracks, () => dma.snapshot('deliver'));
 
   const bar = (index: number): PciRegion => {
     const region = device.bar(index);
@@ -88,7 +91,7 @@ export function traceDevice<T extends PciDevice>(recorder: TrackRecorder, device
   };
   const close = (): void => device.close();
   device.onClose(() => {
-    dma.snapshot();
+    dma.snapshot('close');
     tracks.instant(TID.device, 'close', CAT.device, recorder.nextSeq(), recorder.now());
   });
   return overlay(device, { config, bar, irq, dma: dma.view, reset, close, [Symbol.dispose]: close });

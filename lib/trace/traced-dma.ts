@@ -3,14 +3,18 @@
  * their IOVA and size, frees and unmaps on the device's DMA track — and the bytes the device can read.
  *
  * Host memory is written by the driver through a typed array, which nothing can watch. So the trace
- * keeps a copy of every mapping the device has and, before each BAR write (any write may start a DMA:
- * edu's DMA_CMD, an NVMe doorbell) and before an unmap, compares the mapping with that copy: the
- * changed span ([first, last] differing byte) is written as a "host memory" instant (IOVA + base64).
- * Replay writes those bytes at the same IOVAs before it replays the write, so the model reads what the
- * device read. What this does not capture: memory the driver changes after the write that started a
- * DMA while the device is still reading it (the model reads the bytes as of the write), and memory
- * the device writes is not compared (it lands in the next span as a change, which replay writes over
- * the model's result). The comparison costs a memcmp of every mapping per BAR write, only while tracing.
+ * keeps a copy of every mapping the device has and compares the mapping with that copy at three
+ * moments; the changed span ([first, last] differing byte) is written as a "host memory" instant
+ * (IOVA, base64 bytes, and `at`, the moment):
+ * * 'write' — before each BAR write: any write may start a DMA (edu's DMA_CMD, an NVMe doorbell), so
+ *   replay writes these bytes into the model's memory first and the model reads what the device read;
+ * * 'deliver' — before an interrupt is delivered (or a bus driver's MSI message passed on): a device
+ *   finishes its DMA before it interrupts, so these are the bytes the device wrote, which replay
+ *   compares with what the model wrote;
+ * * 'unmap' / 'close' — the last look at a mapping.
+ * Not captured: memory the driver changes after the write that started a DMA while the device still
+ * reads it (the model reads the bytes as of the write). The comparison costs a memcmp of every
+ * mapping at those moments, only while tracing.
  */
 import type { DmaBuffer, DmaMapping, HostMemory, PciDma } from '../pci/device.ts';
 import { CAT, hexString, TID } from './format.ts';
@@ -42,7 +46,7 @@ export class TracedDma {
   }
 
   /** Writes what changed in the device's mappings since the last look (see the module comment). */
-  snapshot(): void {
+  snapshot(at: 'write' | 'deliver' | 'unmap' | 'close'): void {
     for (const w of this.#watched) {
       const { bytes, seen } = w;
       // Freed native memory is detached (zero-length); an unchanged mapping costs one memcmp.
@@ -55,7 +59,7 @@ export class TracedDma {
       seen.set(changed, first);
       const r = this.#tracks.recorder;
       this.#tracks.instant(TID.dma, 'host memory', CAT.dma, r.nextSeq(), r.now(), {
-        iova: hexString(w.iova + BigInt(first)), length: changed.length, data: Buffer.from(changed).toString('base64'),
+        at, iova: hexString(w.iova + BigInt(first)), length: changed.length, data: Buffer.from(changed).toString('base64'),
       });
     }
   }
@@ -75,7 +79,7 @@ export class TracedDma {
   }
 
   #unwatched(watched: Watched, name: string, release: () => void): void {
-    this.snapshot();
+    this.snapshot('unmap');
     this.#watched.delete(watched);
     const r = this.#tracks.recorder;
     const seq = r.nextSeq();

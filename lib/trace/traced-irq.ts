@@ -26,7 +26,7 @@ interface LineState {
 
 const watchedLines = new WeakMap<IrqLine, { readonly tracks: DeviceTracks; readonly state: LineState }>();
 
-function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number): void {
+function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number, beforeDelivery: () => void): void {
   const known = watchedLines.get(line);
   if (known !== undefined && known.tracks === tracks) {
     known.state.tid = tid;
@@ -62,6 +62,7 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number): void {
   };
   const recording = (consumer: IrqConsumer): IrqConsumer => ({
     fire(count: number, bootNs: bigint, monoNs: bigint): void {
+      beforeDelivery();
       const seq = r.nextSeq();
       const ts = r.now();
       const latency = state.firstFire < 0 ? null : roundUs(ts - state.firstFire);
@@ -82,10 +83,11 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number): void {
 }
 
 /** A sink that records each message on a track of its data value, then passes it on. */
-function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<number, number>): MsiMessageSink {
+function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<number, number>, beforeDelivery: () => void): MsiMessageSink {
   const r = tracks.recorder;
   return {
     message(addressLo: number, addressHi: number, data: number, count: number, bootNs?: bigint, monoNs?: bigint): void {
+      beforeDelivery();
       const seq = r.nextSeq();
       const ts = r.now();
       let tid = tids.get(data);
@@ -96,55 +98,53 @@ function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<num
       }
       sink.message(addressLo, addressHi, data, count, bootNs, monoNs);
       tracks.slice(tid, 'message', CAT.irq, seq, ts, {
-        address: hexString((BigInt(addressHi >>> 0) << 32n) | BigInt(addressLo >>> 0), 8), data: hexString(data, 4), count,
+        address: hexString((BigInt(addressHi >>> 0) << 32n) | BigInt(addressLo >>> 0), 16), data: hexString(data, 4), count,
       });
     },
   };
 }
 
-/** The recording view of `irq` (the device's PciInterrupts). */
-export function traceInterrupts(irq: PciInterrupts, tracks: DeviceTracks): PciInterrupts {
+/**
+ * The recording view of `irq` (the device's PciInterrupts). `beforeDelivery` runs before each
+ * delivery and message is recorded (the DMA view's look at host memory, traced-dma.ts).
+ */
+export function traceInterrupts(irq: PciInterrupts, tracks: DeviceTracks, beforeDelivery: () => void): PciInterrupts {
   const r = tracks.recorder;
   const messageTids = new Map<number, number>();
-  const routed = (index: IrqIndex, vector: number): number => {
-    const track = irqTrack(index, vector);
-    tracks.name(track.tid, track.name);
-    return track.tid;
-  };
-  const step = (tid: number, name: string, args: Record<string, unknown>, action: () => void): void => {
+  /** Does `action`, then records it on `track` (named then: a refused vector gets no track). */
+  const step = (track: { tid: number; name: string }, name: string, args: Record<string, unknown>, action: () => void): void => {
     const seq = r.nextSeq();
     const ts = r.now();
     action();
-    tracks.instant(tid, name, CAT.irq, seq, ts, args);
+    tracks.name(track.tid, track.name);
+    tracks.instant(track.tid, name, CAT.irq, seq, ts, args);
   };
+  const intx = irqTrack(0, 0);
   return overlay(irq, {
     attach: (index: IrqIndex, vector: number, line: IrqLine): void => {
       // Watched first: an emulated attach can fire at once (an INTx level already asserted).
-      const tid = routed(index, vector);
-      watchLine(line, tracks, tid);
-      step(tid, 'attach', { index, vector }, () => irq.attach(index, vector, line));
+      const track = irqTrack(index, vector);
+      watchLine(line, tracks, track.tid, beforeDelivery);
+      step(track, 'attach', { index, vector }, () => irq.attach(index, vector, line));
     },
     detach: (index: IrqIndex, vector: number): void => {
-      step(routed(index, vector), 'detach', { index, vector }, () => irq.detach(index, vector));
+      step(irqTrack(index, vector), 'detach', { index, vector }, () => irq.detach(index, vector));
     },
     disable: (index: IrqIndex): void => {
-      step(TID.device, 'disable', { index }, () => irq.disable(index));
+      step({ tid: TID.device, name: 'device' }, 'disable', { index }, () => irq.disable(index));
     },
     maskIntx: (): void => {
-      step(routed(0, 0), 'mask INTx', { index: 0, vector: 0 }, () => irq.maskIntx());
+      step(intx, 'mask INTx', { index: 0, vector: 0 }, () => irq.maskIntx());
     },
     unmaskIntx: (): void => {
-      step(routed(0, 0), 'unmask INTx', { index: 0, vector: 0 }, () => irq.unmaskIntx());
+      step(intx, 'unmask INTx', { index: 0, vector: 0 }, () => irq.unmaskIntx());
     },
     trigger: (index: IrqIndex, vector: number): void => {
-      // Taken before the trigger: the fire it causes (emulated: at once) comes after it in `seq`.
-      const seq = r.nextSeq();
-      const ts = r.now();
-      irq.trigger(index, vector);
-      tracks.instant(routed(index, vector), 'trigger', CAT.irq, seq, ts, { index, vector });
+      // seq is taken before the trigger: the fire it causes (emulated: at once) comes after it.
+      step(irqTrack(index, vector), 'trigger', { index, vector }, () => irq.trigger(index, vector));
     },
     setMessageSink: (sink: MsiMessageSink | null): void => {
-      irq.setMessageSink(sink === null ? null : recordingSink(sink, tracks, messageTids));
+      irq.setMessageSink(sink === null ? null : recordingSink(sink, tracks, messageTids, beforeDelivery));
     },
   });
 }

@@ -1,16 +1,16 @@
 /**
- * Streams trace events into a file (format.ts): events are buffered and written in blocks — at
- * 64 KiB, every quarter second, and on close — so a trace of millions of register accesses never
- * sits in memory. The file is valid JSON once closed; closing happens on `close()` and on the
+ * Streams trace events into a file (format.ts): events are buffered and written in blocks — at the
+ * end of each turn of the event loop that produced any, at 64 KiB, and on close — so a trace of
+ * millions of register accesses never sits in memory, and what earlier turns recorded is on disk
+ * whatever happens next. The file is valid JSON once closed; closing happens on `close()` and on the
  * process's 'exit' event. A process killed outright (SIGKILL, or a signal nothing handles) leaves the
  * array without its closing bracket, which the reader (reader.ts) and Chrome's importer both accept;
- * `vfio-ddk trace` also adds it for a child it saw die (repairTraceFile).
+ * `repairTraceFile` adds it (`vfio-ddk trace` does for a command it saw die).
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { TraceEvent } from './format.ts';
 
 const FLUSH_BYTES = 64 * 1024;
-const FLUSH_INTERVAL_MS = 250;
 
 export class TraceWriter {
   readonly path: string;
@@ -19,7 +19,11 @@ export class TraceWriter {
   #buffered = 0;
   #events = 0;
   #closed = false;
-  readonly #timer: NodeJS.Timeout;
+  #flushScheduled = false;
+  readonly #flushAtTurnEnd = (): void => {
+    this.#flushScheduled = false;
+    this.flush();
+  };
   readonly #onExit = (): void => this.close();
 
   /**
@@ -30,8 +34,6 @@ export class TraceWriter {
     this.path = path;
     this.#fd = openSync(path, options.exclusive === true ? 'wx' : 'w');
     writeSync(this.#fd, '[\n');
-    this.#timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
-    this.#timer.unref();
     process.on('exit', this.#onExit);
   }
 
@@ -51,6 +53,10 @@ export class TraceWriter {
     this.#chunks.push(line);
     this.#buffered += line.length;
     if (this.#buffered >= FLUSH_BYTES) this.flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushAtTurnEnd).unref();
+    }
   }
 
   flush(): void {
@@ -66,7 +72,6 @@ export class TraceWriter {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    clearInterval(this.#timer);
     process.off('exit', this.#onExit);
     writeSync(this.#fd, '\n]\n');
     closeSync(this.#fd);
