@@ -7,13 +7,14 @@
  * green; a slice wide enough for its name is labelled.
  *
  * The file is read twice, streaming (reader.ts): once for the tracks and the time range, once to
- * draw. Events are binned per pixel column, so a trace of millions of accesses draws as fast, and as
- * large, as a short one.
+ * paint time bins per track. Events are binned (plot-axis.ts BINS per track), so a trace of millions
+ * of accesses draws as fast, and as large, as a short one; long quiet stretches become break bands.
  */
 import { basename } from 'node:path';
 import { escapeXml, svgNumber as fmt } from '../svg.ts';
 import { CAT, KITS_PID, type TraceEvent } from './format.ts';
 import { forEachTraceEvent, TraceMetadata } from './reader.ts';
+import { BINS, binOf, tickStep, timeAxis, type TimeAxis } from './plot-axis.ts';
 
 const WIDTH = 1000;
 const LABEL_W = 200;
@@ -29,6 +30,8 @@ const CHAR_W_SMALL = 5.2;
 const CHAR_W = 6.3;
 /** Labelled slices kept per track (the first ones wide enough). */
 const LABELS_PER_TRACK = 60;
+/** Tick labels closer than this (px) to the last one drawn are left out. */
+const TICK_LABEL_GAP = 56;
 
 /** Paint kinds in drawing priority (a pixel column shows the highest one present). */
 const KINDS = [
@@ -62,21 +65,15 @@ interface Track {
   readonly pid: number;
   readonly tid: number;
   events: number;
-  /** Per pixel column: the kinds painted there (KIND_BIT bits). */
-  columns: Uint16Array;
-  labels: { x: number; w: number; text: string; dark: boolean }[];
+  /** Per time bin: the kinds painted there (KIND_BIT bits). */
+  bins: Uint16Array;
+  /** Slices long enough to carry their name, in µs. */
+  labels: { from: number; to: number; text: string; dark: boolean }[];
 }
 
 function fit(text: string, width: number, charW: number): string {
   const max = Math.floor(width / charW);
   return text.length <= max ? text : max <= 1 ? '' : `${text.slice(0, max - 1)}…`;
-}
-
-/** 1, 2 or 5 × 10^k µs so that about `count` ticks span `range` µs. */
-function tickStep(range: number, count: number): number {
-  const raw = Math.max(range / count, 1e-3);
-  const base = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * base).find((s) => s >= raw) ?? 10 * base;
 }
 
 function timeLabel(us: number, step: number): string {
@@ -100,23 +97,27 @@ export function renderTraceSvg(path: string): string {
     t1 = Math.max(t1, event.ts + (event.dur ?? 0));
     const tid = event.tid ?? 0;
     const key = `${event.pid}:${tid}`;
-    const track = tracks.get(key) ?? { pid: event.pid, tid, events: 0, columns: new Uint16Array(PLOT_W), labels: [] };
+    const track = tracks.get(key) ?? { pid: event.pid, tid, events: 0, bins: new Uint16Array(BINS), labels: [] };
     track.events++;
     tracks.set(key, track);
   });
   if (!Number.isFinite(t0)) { t0 = 0; t1 = 1; }
   if (t1 <= t0) t1 = t0 + 1;
-  const x = (ts: number): number => ((ts - t0) / (t1 - t0)) * PLOT_W;
-  const column = (ts: number): number => Math.min(PLOT_W - 1, Math.max(0, Math.floor(x(ts))));
-
-  // Pass 2: paint columns; keep labels for slices wide enough to name.
+  // Pass 2: paint time bins; keep the slices long enough to name (placed once the axis is known).
   const asyncStarts = new Map<number, number>();
+  const busy = new Uint8Array(BINS);
   const paint = (track: Track, kind: Kind, from: number, to: number, text: string | null): void => {
-    const a = column(from);
-    const b = Math.max(a, column(to));
-    for (let c = a; c <= b; c++) track.columns[c] = (track.columns[c] as number) | KIND_BIT[kind];
-    const w = x(to) - x(from);
-    if (text !== null && track.labels.length < LABELS_PER_TRACK && w >= (text.length + 1) * CHAR_W_SMALL) track.labels.push({ x: x(from), w, text, dark: kind === 'span' });
+    const a = binOf(from, t0, t1);
+    const b = Math.max(a, binOf(to, t0, t1));
+    for (let c = a; c <= b; c++) {
+      track.bins[c] = (track.bins[c] as number) | KIND_BIT[kind];
+      // A Promise waiting is not activity: a long wait may still become a break band.
+      if (kind !== 'span') busy[c] = 1;
+    }
+    // Candidates for a label: ones that could fit once quiet stretches are squeezed (checked when drawn).
+    if (text !== null && track.labels.length < LABELS_PER_TRACK && to - from >= ((text.length + 1) * CHAR_W_SMALL * (t1 - t0)) / PLOT_W / 10) {
+      track.labels.push({ from, to, text, dark: kind === 'span' });
+    }
   };
   forEachTraceEvent(path, (event) => {
     if (event.ph === 'M' || event.ts === undefined) return;
@@ -143,16 +144,27 @@ export function renderTraceSvg(path: string): string {
   const command = meta.info?.argv.slice(1).map((w) => (w.includes('/') ? basename(w) : w)).join(' ') ?? '';
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
-    '<style>.title{font-size:13px;font-weight:bold}.sub{font-size:11px;fill:#444}.group{font-size:11px;font-weight:bold}.track{font-size:11px;fill:#222}.count{font-size:9px;fill:#777;text-anchor:end}.tick{font-size:10px;text-anchor:middle;fill:#444}.grid{stroke:#e5e7eb}.label{font-size:9px;fill:#fff}.label-dark{font-size:9px;fill:#155e75}.legend{font-size:11px}</style>',
+    '<style>.title{font-size:13px;font-weight:bold}.sub{font-size:11px;fill:#444}.group{font-size:11px;font-weight:bold}.track{font-size:11px;fill:#222}.count{font-size:9px;fill:#777;text-anchor:end}.tick{font-size:10px;text-anchor:middle;fill:#444}.grid{stroke:#e5e7eb}.break{fill:#f3f4f6;stroke:#d1d5db;stroke-dasharray:3 3}.break-label{font-style:italic;fill:#777}.label{font-size:9px;fill:#fff}.label-dark{font-size:9px;fill:#155e75}.legend{font-size:11px}</style>',
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="12" y="20" class="title">${escapeXml(fit(`vfio-ddk trace — ${basename(path)}: ${devices} device${devices === 1 ? '' : 's'}, ${total} events in ${timeLabel(t1 - t0, tickStep(t1 - t0, 1))}`, WIDTH - 24, 7.4))}</text>`,
     `<text x="12" y="38" class="sub">${escapeXml(fit(command === '' ? 'recorded elsewhere (no vfio-ddk record)' : `recorded from: ${command}`, WIDTH - 24, CHAR_W))}</text>`,
   ];
-  const step = tickStep(t1 - t0, 8);
-  for (let t = t0; t <= t1; t += step) {
-    const tx = LABEL_W + x(t);
+  const axis = timeAxis(t0, t1, busy, PLOT_W);
+  // Break labels first; a tick label too close to one already placed is left out (its line stays).
+  const placed: number[] = [];
+  for (const gap of axis.breaks) {
+    const bx = LABEL_W + gap.x;
+    const length = timeLabel(gap.us, tickStep(gap.us, 1));
+    out.push(`<rect x="${fmt(bx)}" y="${plotTop}" width="${gap.width}" height="${rowsHeight}" class="break"><title>${escapeXml(`nothing happened for ${length}`)}</title></rect>`);
+    out.push(`<text x="${fmt(bx + gap.width / 2)}" y="${plotTop - 8}" class="tick break-label">${escapeXml(`+${length}`)}</text>`);
+    placed.push(gap.x + gap.width / 2);
+  }
+  for (const tick of axis.ticks) {
+    const tx = LABEL_W + tick.x;
     out.push(`<line x1="${fmt(tx)}" x2="${fmt(tx)}" y1="${plotTop - 4}" y2="${plotTop + rowsHeight}" class="grid"/>`);
-    out.push(`<text x="${fmt(tx)}" y="${plotTop - 8}" class="tick">${escapeXml(timeLabel(t - t0, step))}</text>`);
+    if (placed.some((p) => Math.abs(p - tick.x) < TICK_LABEL_GAP)) continue;
+    placed.push(tick.x);
+    out.push(`<text x="${fmt(tx)}" y="${plotTop - 8}" class="tick">${escapeXml(timeLabel(tick.at, axis.step))}</text>`);
   }
   let y = plotTop;
   for (const pid of pids) {
@@ -165,12 +177,15 @@ export function renderTraceSvg(path: string): string {
       out.push(`<text x="16" y="${y + 14}" class="track">${escapeXml(fit(trackName, LABEL_W - 60, CHAR_W))}</text>`);
       out.push(`<text x="${LABEL_W - 8}" y="${y + 14}" class="count">${track.events}</text>`);
       out.push(`<line x1="${LABEL_W}" x2="${WIDTH - RIGHT}" y1="${y + ROW_H - 0.5}" y2="${y + ROW_H - 0.5}" class="grid"/>`);
-      out.push(...columnsToRects(track.columns, LABEL_W, y + 3, ROW_H - 6));
+      out.push(...columnsToRects(columnsOf(track.bins, axis), LABEL_W, y + 3, ROW_H - 6));
       let labelEnd = -Infinity;
       for (const label of track.labels) {
-        if (label.x < labelEnd) continue;
-        out.push(`<text x="${fmt(LABEL_W + label.x + 2)}" y="${y + 13}" class="${label.dark ? 'label-dark' : 'label'}">${escapeXml(fit(label.text, label.w - 4, CHAR_W_SMALL))}</text>`);
-        labelEnd = label.x + label.w;
+        const lx = axis.x(label.from);
+        const w = axis.x(label.to) - lx;
+        const text = fit(label.text, w - 4, CHAR_W_SMALL);
+        if (lx < labelEnd || text === '' || text.endsWith('…')) continue;
+        out.push(`<text x="${fmt(LABEL_W + lx + 2)}" y="${y + 13}" class="${label.dark ? 'label-dark' : 'label'}">${escapeXml(text)}</text>`);
+        labelEnd = lx + w;
       }
       y += ROW_H;
     }
@@ -196,6 +211,20 @@ function legendLayout(top: number): { x: number; y: number; color: string; label
     x += width;
   }
   return items;
+}
+
+/** The time bins painted into pixel columns through the axis (a column shows every kind of its bins). */
+function columnsOf(bins: Uint16Array, axis: TimeAxis): Uint16Array {
+  const columns = new Uint16Array(PLOT_W);
+  const binUs = (axis.t1 - axis.t0) / BINS;
+  for (let b = 0; b < BINS; b++) {
+    const bits = bins[b] as number;
+    if (bits === 0) continue;
+    const from = Math.min(PLOT_W - 1, Math.floor(axis.x(axis.t0 + b * binUs)));
+    const to = Math.min(PLOT_W - 1, Math.max(from, Math.ceil(axis.x(axis.t0 + (b + 1) * binUs)) - 1));
+    for (let c = from; c <= to; c++) columns[c] = (columns[c] as number) | bits;
+  }
+  return columns;
 }
 
 /** Runs of equal painted columns as rects, coloured by the highest-priority kind in each column. */

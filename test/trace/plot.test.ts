@@ -66,3 +66,17 @@ t.test('an empty recording still draws', async (t) => {
   t.match(svg, /0 devices, 0 events/);
   t.same(rowsOf(svg), []);
 });
+
+t.test('a long quiet stretch becomes a labelled break band; the activity around it keeps its width', async (t) => {
+  const events: TraceEvent[] = [{ name: 'thread_name', ph: 'M', pid: 3, tid: 2, args: { name: 'config' } }];
+  for (let i = 0; i < 20; i++) events.push({ name: 'read A', ph: 'X', cat: 'config', pid: 3, tid: 2, ts: i * 100, dur: 50 });
+  for (let i = 0; i < 20; i++) events.push({ name: 'read B', ph: 'X', cat: 'config', pid: 3, tid: 2, ts: 1_000_000 + i * 100, dur: 50 });
+  const file = join(t.testdir(), 'gap.json');
+  writeFileSync(file, JSON.stringify(events));
+  const svg = renderTraceSvg(file);
+  t.equal([...svg.matchAll(/class="break"/g)].length, 1);
+  t.match(svg, /<title>nothing happened for 1\.0 s<\/title>/);
+  t.match(svg, /class="tick break-label">\+1\.0 s<\/text>/);
+  const rects = [...svg.matchAll(/<rect x="(\d+)" y="\d+" width="(\d+)" height="14" fill="#64748b">/g)].map((m) => Number(m[2]));
+  t.ok(rects.reduce((a, b) => a + b, 0) > 600, 'the two bursts fill the plot instead of two slivers');
+});
