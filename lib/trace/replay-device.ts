@@ -5,26 +5,25 @@
  * Timing. Events are replayed back to back; when a read differs or an interrupt has not come yet,
  * replay lets the model's delayed work run (edu's factorial and DMA, NVMe's ready and command delays)
  * and tries again, until the recorded time of the event (from the first event; now, when replay runs
- * behind the recording) plus the slack has passed on replay's own clock. Interrupts are compared as running totals per vector: by each recorded
- * fire the model must have fired at least as often; at the end (the device's close), exactly as often.
- * Re-reading a register assumes reads have no side effects, true of every model lib/emu has.
+ * behind the recording) plus the slack has passed on replay's own clock. Interrupts are compared as
+ * running totals per vector: by each recorded fire the model must have fired at least as often; at
+ * the end (the device's close), exactly as often. Re-reading a register assumes reads have no side
+ * effects, true of every model lib/emu has.
  *
- * Host memory (traced-dma.ts): spans recorded before a write are put into the model's memory; at a
- * delivery, the bytes the model wrote since replay last looked (no driver runs during replay, so every
- * change is the model's) must be the bytes the device wrote, as the spans taken at that delivery say.
- * Where the model writes faster than the device (edu's DMA: 1 ms against 100 ms), a delivery of some
- * other interrupt while a DMA still runs on the device would show the model's bytes early; the
- * drivers here wait for a DMA's interrupt before anything else.
+ * Host memory (replay-memory.ts): spans recorded before a write are put into the model's memory; at a
+ * delivery, the bytes the model wrote must be the bytes the device wrote. Where the model works faster
+ * than the device (edu's DMA: 1 ms against 100 ms), a delivery of some other interrupt while a DMA
+ * still runs on the device would show the model's bytes early; the drivers here wait for a DMA's
+ * interrupt before anything else.
  */
 import type { EmuPciDevice } from '../emu/device.ts';
 import { IrqLine } from '../irq/irq-line.ts';
 import { findMsi, findMsix } from '../pci/capabilities.ts';
-import type { DmaMapping, HostMemory } from '../pci/device.ts';
-import { allocHostMemory } from '../pci/host-memory.ts';
 import { PCI_COMMAND } from '../pci/regs.ts';
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { CAT, hexString, irqTrack, irqTrackName, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
 import { restoreRegisters, type StaleRegister } from './initial-state.ts';
+import { ReplayMemory, type MemoryMismatch } from './replay-memory.ts';
 import { accessOf, comparedBits, pollRuns, type Access, type AttachedRouting } from './replay-rules.ts';
 
 export interface ReplayDifference {
@@ -41,14 +40,6 @@ export interface ReplayDifference {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-interface Mapped {
-  readonly iova: bigint;
-  readonly memory: HostMemory;
-  readonly mapping: DmaMapping;
-  /** The memory as replay last left it: a byte that differs now was written by the model. */
-  readonly seen: Uint8Array;
-}
-
 export class DeviceReplay {
   readonly name: string;
   readonly #info: DeviceInfo;
@@ -62,7 +53,7 @@ export class DeviceReplay {
   readonly #earlierFires = new Map<string, number>();
   readonly #expected = new Map<string, number>();
   readonly #messages = new Map<string, number>();
-  readonly #mapped = new Map<bigint, Mapped>();
+  readonly #memory: ReplayMemory;
   /** BAR0 registers that held state the model could not take, until the recording writes them. */
   #stale: StaleRegister[] = [];
   #firstTs = 0;
@@ -83,6 +74,7 @@ export class DeviceReplay {
     const accesses = this.#events.map(accessOf).filter((a): a is Access => a !== null);
     this.#lenient = pollRuns(accesses);
     this.#routing = { msi: findMsi(model.config), msiAttached: false, msix: findMsix(model.config), msixAttached: new Set() };
+    this.#memory = new ReplayMemory(model);
   }
 
   /** Replays every event; the first difference, or null when the model did what the device did. */
@@ -105,7 +97,7 @@ export class DeviceReplay {
       }
       return this.#totals();
     } finally {
-      for (const { memory, mapping } of this.#mapped.values()) { mapping.unmap(); memory.free(); }
+      this.#memory.release();
       model.close();
     }
   }
@@ -182,65 +174,23 @@ export class DeviceReplay {
     const a = event.args ?? {};
     const iova = parseHex(a['iova']);
     const m = this.#model;
+    let mismatch: MemoryMismatch | null = null;
     if (event.name === 'set mask') m.dma.setMask(parseHex(a['mask']) ?? m.dma.mask);
     else if (iova === null) return null;
-    else if (event.name === 'alloc' || event.name === 'map') {
-      const memory = allocHostMemory(Number(a['size']));
-      const mapping = m.dma.map(memory, { iova });
-      this.#mapped.set(iova, { iova, memory, mapping, seen: new Uint8Array(mapping.size) });
-    } else if (event.name === 'free' || event.name === 'unmap') {
-      const mapped = this.#mapped.get(iova);
-      this.#mapped.delete(iova);
-      mapped?.mapping.unmap();
-      mapped?.memory.free();
-    } else if (event.name === 'host memory') {
-      return this.#hostMemory(event, iova, Buffer.from(String(a['data']), 'base64'), a['at'] === 'deliver');
-    }
-    return null;
+    else if (event.name === 'alloc' || event.name === 'map') this.#memory.map(iova, Number(a['size']));
+    else if (event.name === 'free' || event.name === 'unmap') this.#memory.unmap(iova);
+    else if (event.name === 'host memory') mismatch = this.#memory.span(iova, Buffer.from(String(a['data']), 'base64'), a['at'] === 'deliver');
+    return mismatch === null ? null : this.#dmaDifference(event, mismatch);
   }
 
-  /**
-   * A recorded span of host memory: at a delivery, the model's writes inside it are compared with it;
-   * then it is written into the model's memory. Before a write (and at unmap), the model's own writes
-   * since the last look are taken as they are (the driver may have changed them since).
-   */
-  #hostMemory(event: TraceEvent, iova: bigint, bytes: Uint8Array, atDelivery: boolean): ReplayDifference | null {
-    for (const mapped of this.#mapped.values()) {
-      const { iova: base, memory, seen } = mapped;
-      if (iova < base || iova + BigInt(bytes.length) > base + BigInt(seen.length)) continue;
-      const at = Number(iova - base);
-      if (atDelivery) {
-        for (let i = 0; i < bytes.length; i++) {
-          const p = at + i;
-          if (memory.bytes[p] !== seen[p] && memory.bytes[p] !== bytes[i]) {
-            return this.#dmaDifference(event, base + BigInt(p), bytes.subarray(i, i + 8), memory.bytes.subarray(p, p + Math.min(8, bytes.length - i)));
-          }
-        }
-        memory.bytes.set(bytes, at);
-        seen.set(bytes, at);
-      } else {
-        memory.bytes.set(bytes, at);
-        seen.set(memory.bytes.subarray(0, seen.length));
-      }
-    }
-    return null;
-  }
-
-  /** At a delivery: a byte the model wrote that the device did not change (no span covered it). */
   #unexplainedWrites(event: TraceEvent): ReplayDifference | null {
-    for (const { iova, memory, seen } of this.#mapped.values()) {
-      for (let p = 0; p < seen.length; p++) {
-        if (memory.bytes[p] === seen[p]) continue;
-        const end = Math.min(seen.length, p + 8);
-        return this.#dmaDifference(event, iova + BigInt(p), seen.subarray(p, end), memory.bytes.subarray(p, end));
-      }
-    }
-    return null;
+    const mismatch = this.#memory.unexplained();
+    return mismatch === null ? null : this.#dmaDifference(event, mismatch);
   }
 
-  #dmaDifference(event: TraceEvent, at: bigint, recorded: Uint8Array, modelled: Uint8Array): ReplayDifference {
+  #dmaDifference(event: TraceEvent, m: MemoryMismatch): ReplayDifference {
     const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-    return this.#difference(event, 'dma', `host memory at IOVA ${hexString(at)} after the device's DMA`, hex(recorded), hex(modelled));
+    return this.#difference(event, 'dma', `host memory at IOVA ${hexString(m.iova)} after the device's DMA`, hex(m.recorded), hex(m.model));
   }
 
   async #irq(event: TraceEvent): Promise<ReplayDifference | null> {
