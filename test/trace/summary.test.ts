@@ -62,7 +62,7 @@ t.test('raises, fires, deliveries and their latency; registers; kit calls', asyn
   const text = formatTraceSummary(file, summary);
   t.match(text, /1 device, \d+ events over/);
   t.match(text, /BAR0 RAISE_MSI\s+0\s+5/);
-  t.match(text, /MSI 1\s+5\s+5\s+\S+\s+[\d.]+ [µm]s \/ [\d.]+ [µm]s \/ [\d.]+ [µm]s \(5 raises\)/);
+  t.match(text, /MSI 1\s+5\s+5\s+[\d.]+ ?k?\/s\s+[\d.]+ [µm]s \/ [\d.]+ [µm]s \/ [\d.]+ [µm]s \(5 raises\)/);
   t.match(text, /DMA: 1 mapping \(8\.0 KiB\), 1 host-memory span \(1 byte\)/);
   t.match(text, /zircon zx_handle_close\s+2\s+1/);
 });
