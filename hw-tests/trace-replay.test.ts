@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EduDriver, NvmeDriver } from 'vfio-ddk';
-import { replayTrace, startTrace, stopTrace, summarizeTrace, type TraceSummary } from 'vfio-ddk/trace';
+import { readTrace, replayTrace, startTrace, stopTrace, summarizeTrace, type ReplayResult, type TraceSummary } from 'vfio-ddk/trace';
 import { openVfioDevice } from 'vfio-ddk/vfio';
 import { guestBdf, skipReason } from './helpers.ts';
 
@@ -43,6 +43,22 @@ function comment(t: Test, summary: TraceSummary): void {
       if (i.raiseToDelivery !== null) t.comment(`${i.track} raise → delivery median ${i.raiseToDelivery.medianUs.toFixed(1)} µs over ${i.raiseToDelivery.count}`);
     }
   }
+}
+
+/** On a difference: the recorded events that led to it, to read in the test's output. */
+function context(t: Test, file: string, seq: number | null | undefined): void {
+  if (seq === null || seq === undefined) return;
+  for (const e of readTrace(file).events) {
+    const at = Number(e.args?.['seq']);
+    if (e.pid > 1 && at >= seq - 16 && at <= seq) t.comment(`seq ${at} ${e.name} ${String(e.args?.['value'] ?? e.args?.['count'] ?? e.args?.['index'] ?? '')}`);
+  }
+}
+
+function checkReplay(t: Test, file: string, replay: ReplayResult): void {
+  t.equal(replay.difference, null, 'no read, interrupt or DMA byte differs');
+  t.equal(replay.equal, true);
+  context(t, file, replay.difference?.seq);
+  t.comment(`replayed ${replay.devices.map((d) => `${d.name}: ${d.events} events, ${d.reads} reads, ${d.interrupts} interrupts${d.notes.length > 0 ? ` (${d.notes.join('; ')})` : ''}`).join('; ')}`);
 }
 
 function scratch(t: Test): string {
@@ -78,10 +94,7 @@ if (edu === null) {
     }
     t.ok(recorder.events > 0, `${recorder.events} events recorded`);
     comment(t, summarizeTrace(file));
-    const replay = await replayTrace(file);
-    t.equal(replay.difference, null, 'no read or interrupt differs');
-    t.equal(replay.equal, true);
-    t.comment(`replayed ${replay.devices.map((d) => `${d.name}: ${d.events} events, ${d.reads} reads, ${d.interrupts} interrupts`).join('; ')}`);
+    checkReplay(t, file, await replayTrace(file));
   });
 
   t.test('vfio-ddk trace -o … -- vfio-ddk demo --device <edu>, then trace --replay: equal', async (t) => {
@@ -96,6 +109,7 @@ if (edu === null) {
     t.equal(replayed.status, 0, replayed.stdout + replayed.stderr);
     t.match(replayed.stdout, /: equal\n/);
     t.comment(replayed.stdout.trim().split('\n').slice(1).join(' | '));
+    if (replayed.status !== 0) context(t, file, Number(/event seq (\d+)/.exec(replayed.stdout)?.[1]));
   });
 }
 
@@ -121,9 +135,6 @@ if (nvme === null) {
       stopTrace();
     }
     comment(t, summarizeTrace(file));
-    const replay = await replayTrace(file);
-    t.equal(replay.difference, null, 'no read or interrupt differs');
-    t.equal(replay.equal, true);
-    t.comment(`replayed ${replay.devices.map((d) => `${d.name}: ${d.events} events, ${d.reads} reads, ${d.interrupts} interrupts`).join('; ')}`);
+    checkReplay(t, file, await replayTrace(file));
   });
 }

@@ -78,7 +78,7 @@ async function replayDevice(info: DeviceInfo & { readonly name: string }, events
   const skipped = (why: string): { device: ReplayedDevice; difference: null } => ({
     device: { name: info.name, model: info.model, events: 0, reads: 0, interrupts: 0, skipped: why, notes: [] }, difference: null,
   });
-  const model = createModel(info);
+  const model = createModel(info, events);
   if (typeof model === 'string') return skipped(model);
   const mismatch = modelMismatch(info, model);
   if (mismatch !== null) {

@@ -15,7 +15,8 @@ import { EDU_REG } from '../../lib/pci/edu-regs.ts';
 import { IrqLine } from '../../lib/irq/irq-line.ts';
 import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_LINE } from '../../lib/pci/regs.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../lib/pci/vfio-indices.ts';
-import { replayTrace, startTrace, stopTrace, type TraceEvent } from '../../lib/trace/index.ts';
+import { readTrace, replayTrace, startTrace, stopTrace, type DeviceInfo, type TraceEvent } from '../../lib/trace/index.ts';
+import { nvmeIdentity } from '../../lib/trace/replay-model.ts';
 import { restoreRegisters } from '../../lib/trace/initial-state.ts';
 import { formatReplay } from '../../lib/cli/trace-report.ts';
 
@@ -137,6 +138,20 @@ t.test('NVMe: Identify replays equal (the SQ entry the controller read comes fro
   const result = await replayTrace(file);
   t.equal(result.difference, null);
   t.match(result.devices, [{ model: 'NVMe', skipped: null }]);
+
+  // A controller of another QEMU build: the model takes its SN / MN / FR from the Identify data recorded.
+  const other = await record(t, 'nvme-7.2.22.json', async () => {
+    const device = createNvmeDevice({ serial: 'feedface', firmware: '7.2.22', model: 'Some Ctrl' });
+    const driver = await NvmeDriver.open(device);
+    await driver.identifyController();
+    await driver.close();
+    device.close();
+  });
+  t.equal((await replayTrace(other)).difference, null);
+  const recorded = readTrace(other);
+  const [info] = [...recorded.devices.values()];
+  t.same(nvmeIdentity(info as DeviceInfo, recorded.events), { serial: 'feedface', model: 'Some Ctrl', firmware: '7.2.22' });
+  t.same(nvmeIdentity(info as DeviceInfo, []), {});
   // Without the SQ entry the recording holds, the model reads zeros (opcode 0: Delete I/O SQ 0) and
   // completes it with an error: its completion entry differs from the device's.
   const noCommand = edited(file, join(folder(t), 'nocommand.json'), (e) => (e.name === 'host memory' && e.args?.['at'] === 'write' ? null : e));
