@@ -24,7 +24,7 @@ import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { CAT, hexString, irqTrack, irqTrackName, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
 import { restoreRegisters, type StaleRegister } from './initial-state.ts';
 import { ReplayMemory, type MemoryMismatch } from './replay-memory.ts';
-import { accessOf, comparedBits, pollRuns, type Access, type AttachedRouting } from './replay-rules.ts';
+import { accessOf, BackendOwned, comparedBits, pollRuns, type Access } from './replay-rules.ts';
 
 export interface ReplayDifference {
   readonly device: string;
@@ -47,7 +47,7 @@ export class DeviceReplay {
   readonly #events: readonly TraceEvent[];
   readonly #slackMs: number;
   readonly #lenient: Map<number, ReadonlySet<bigint>>;
-  readonly #routing: AttachedRouting;
+  readonly #owned: BackendOwned;
   readonly #lines = new Map<string, IrqLine>();
   /** Fires of lines a vector had before its current one. */
   readonly #earlierFires = new Map<string, number>();
@@ -73,7 +73,7 @@ export class DeviceReplay {
     this.#events = [...events].filter((e) => typeof e.args?.['seq'] === 'number').sort((a, b) => Number(a.args?.['seq']) - Number(b.args?.['seq']));
     const accesses = this.#events.map(accessOf).filter((a): a is Access => a !== null);
     this.#lenient = pollRuns(accesses);
-    this.#routing = { msi: findMsi(model.config), msiAttached: false, msix: findMsix(model.config), msixAttached: new Set() };
+    this.#owned = new BackendOwned(findMsi(model.config), findMsix(model.config));
     this.#memory = new ReplayMemory(model);
   }
 
@@ -135,6 +135,7 @@ export class DeviceReplay {
   }
 
   #write(a: Access): void {
+    this.#owned.written(a);
     const stale = this.#staleAt(a);
     if (stale !== undefined) this.#stale = this.#stale.filter((r) => r !== stale);
     const m = this.#model;
@@ -155,7 +156,7 @@ export class DeviceReplay {
 
   async #read(event: TraceEvent, a: Access): Promise<ReplayDifference | null> {
     this.reads++;
-    const mask = comparedBits(this.#info, a, this.#routing);
+    const mask = comparedBits(this.#info, a, this.#owned);
     const lenient = this.#lenient.get(a.seq);
     if (this.#staleAt(a) !== undefined) return null;
     const fits = (v: bigint): boolean => (v & mask) === (a.value & mask) || (lenient?.has(v) ?? false);
@@ -208,8 +209,7 @@ export class DeviceReplay {
         const earlier = this.#lines.get(track());
         if (earlier !== undefined) this.#count(this.#earlierFires, track(), earlier.fires);
         this.#lines.set(track(), line);
-        if (index === 1) this.#routing.msiAttached = true;
-        if (index === 2) this.#routing.msixAttached.add(vector);
+        this.#owned.attached(index, vector);
         return null;
       }
       case 'detach': irq.detach(index, vector); return null;

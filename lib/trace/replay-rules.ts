@@ -4,7 +4,13 @@
  *   (below a BAR's size the type bits and zeros are compared; an upper half of a 64-bit BAR not at all),
  *   PCI_INTERRUPT_LINE (firmware's routing), and the message address and data of MSI / MSI-X vectors
  *   routed with `irq.attach` — the kernel programs those over VFIO, the backend in the emulation, each
- *   its own (a bus driver's own values, written through config or the MSI-X table, are compared).
+ *   its own — until a recorded write of the driver puts its own values there (compared from then on).
+ * * After MSI / MSI-X is routed with `irq.attach`, the Enable and vector-count bits of MSI Message
+ *   Control (Enable and Function Mask of MSI-X's), until the driver writes them: vfio-pci virtualizes them
+ *   (drivers/vfio/pci/vfio_pci_config.c, the MSI / MSI-X capability permissions), so over VFIO a driver
+ *   reads what it wrote, whatever VFIO_DEVICE_SET_IRQS enabled — recorded on the real edu: 0x0080 right
+ *   after the attach — where the emulation's attach shows the capability enabled (0x0081), as the
+ *   device itself is.
  * * Polls: a run of reads of one register with no other access between them is a driver waiting for
  *   the device (edu STATUS while computing, DMA_CMD while transferring, NVMe CSTS.RDY). How many reads
  *   see "busy" depends on timing, so a read before the last of its run may return any value the run
@@ -12,7 +18,8 @@
  */
 import type { MsiLayout, MsixLayout } from '../pci/capabilities.ts';
 import {
-  PCI_BASE_ADDRESS_0, PCI_INTERRUPT_LINE, PCI_MSIX_ENTRY_SIZE, PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_STD_NUM_BARS,
+  PCI_BASE_ADDRESS_0, PCI_INTERRUPT_LINE, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE, PCI_MSI_FLAGS_QSIZE, PCI_MSIX_ENTRY_SIZE,
+  PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, PCI_MSIX_FLAGS_MASKALL, PCI_STD_NUM_BARS,
 } from '../pci/regs.ts';
 import { CAT, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
 
@@ -41,15 +48,61 @@ export function accessOf(event: TraceEvent): Access | null {
   return { seq: Number(a['seq']), ts: event.ts ?? 0, space, op: a['op'], offset: a['offset'], width, value, reg: String(a['reg'] ?? a['offset']) };
 }
 
-/** Interrupt routing replay has set up through `irq.attach` (whose message values are the backend's). */
-export interface AttachedRouting {
-  readonly msi: MsiLayout | null;
-  msiAttached: boolean;
-  readonly msix: MsixLayout | null;
-  readonly msixAttached: Set<number>;
+/**
+ * The bits of config space and the MSI-X table that hold the backend's values after `irq.attach`
+ * (see the module comment), byte by byte, until a recorded write of the driver replaces them.
+ */
+export class BackendOwned {
+  readonly #msi: MsiLayout | null;
+  readonly #msix: MsixLayout | null;
+  /** Config byte offset → the bits of it the backend owns. */
+  readonly #config = new Map<number, number>();
+  /** `${bar}:${offset}` → the bits of that BAR byte the backend owns. */
+  readonly #bar = new Map<string, number>();
+
+  constructor(msi: MsiLayout | null, msix: MsixLayout | null) {
+    this.#msi = msi;
+    this.#msix = msix;
+  }
+
+  /** `irq.attach(index, vector)` was replayed. */
+  attached(index: number, vector: number): void {
+    const own = (map: Map<number, number>, start: number | null, length: number, bits = 0xff): void => {
+      if (start !== null) for (let i = 0; i < length; i++) map.set(start + i, bits);
+    };
+    const msi = this.#msi;
+    if (index === 1 && msi !== null) {
+      own(this.#config, msi.addressLo, 4);
+      own(this.#config, msi.addressHi, 4);
+      own(this.#config, msi.data, 2);
+      own(this.#config, msi.offset + PCI_MSI_FLAGS, 1, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+    }
+    const msix = this.#msix;
+    if (index === 2 && msix !== null) {
+      own(this.#config, msix.offset + PCI_MSIX_FLAGS + 1, 1, (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8);
+      // Address (lower, upper) and data of the vector's entry; Vector Control is compared.
+      for (let i = 0; i < PCI_MSIX_ENTRY_VECTOR_CTRL; i++) this.#bar.set(`${msix.tableBar}:${msix.tableOffset + vector * PCI_MSIX_ENTRY_SIZE + i}`, 0xff);
+    }
+  }
+
+  /** A recorded write of the driver: what it wrote is compared from now on. */
+  written(access: Access): void {
+    for (let b = 0; b < access.width; b++) {
+      if (access.space === 'config') this.#config.delete(access.offset + b);
+      else this.#bar.delete(`${access.space}:${access.offset + b}`);
+    }
+  }
+
+  configBits(at: number): number {
+    return 0xff & ~(this.#config.get(at) ?? 0);
+  }
+
+  barBits(bar: number, at: number): number {
+    return 0xff & ~(this.#bar.get(`${bar}:${at}`) ?? 0);
+  }
 }
 
-function configByteMask(info: DeviceInfo, at: number, routing: AttachedRouting): number {
+function configByteMask(info: DeviceInfo, at: number, owned: BackendOwned): number {
   const barEnd = PCI_BASE_ADDRESS_0 + 4 * PCI_STD_NUM_BARS;
   if (at >= PCI_BASE_ADDRESS_0 && at < barEnd) {
     const k = (at - PCI_BASE_ADDRESS_0) >> 2;
@@ -59,29 +112,15 @@ function configByteMask(info: DeviceInfo, at: number, routing: AttachedRouting):
     return Number((below >> BigInt(8 * ((at - PCI_BASE_ADDRESS_0) & 3))) & 0xffn);
   }
   if (at === PCI_INTERRUPT_LINE) return 0;
-  const msi = routing.msi;
-  if (msi !== null && routing.msiAttached) {
-    const inField = (start: number | null, length: number): boolean => start !== null && at >= start && at < start + length;
-    if (inField(msi.addressLo, 4) || inField(msi.addressHi, 4) || inField(msi.data, 2)) return 0;
-  }
-  return 0xff;
-}
-
-function barByteMask(bar: number, at: number, routing: AttachedRouting): number {
-  const msix = routing.msix;
-  if (msix === null || bar !== msix.tableBar || at < msix.tableOffset) return 0xff;
-  const vector = Math.floor((at - msix.tableOffset) / PCI_MSIX_ENTRY_SIZE);
-  const field = (at - msix.tableOffset) % PCI_MSIX_ENTRY_SIZE;
-  // Address (lower, upper) and data of a vector the backend programmed; Vector Control is compared.
-  return vector < msix.vectors && routing.msixAttached.has(vector) && field < PCI_MSIX_ENTRY_VECTOR_CTRL ? 0 : 0xff;
+  return owned.configBits(at);
 }
 
 /** The bits of `access`'s value that replay compares. */
-export function comparedBits(info: DeviceInfo, access: Access, routing: AttachedRouting): bigint {
+export function comparedBits(info: DeviceInfo, access: Access, owned: BackendOwned): bigint {
   let mask = 0n;
   for (let b = 0; b < access.width; b++) {
     const at = access.offset + b;
-    const byte = access.space === 'config' ? configByteMask(info, at, routing) : barByteMask(access.space, at, routing);
+    const byte = access.space === 'config' ? configByteMask(info, at, owned) : owned.barBits(access.space, at);
     mask |= BigInt(byte) << BigInt(8 * b);
   }
   return mask;

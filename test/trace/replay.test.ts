@@ -13,8 +13,8 @@ import { EduDriver } from '../../lib/drivers/edu.ts';
 import { NvmeDriver } from '../../lib/drivers/nvme.ts';
 import { EDU_REG } from '../../lib/pci/edu-regs.ts';
 import { IrqLine } from '../../lib/irq/irq-line.ts';
-import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_LINE } from '../../lib/pci/regs.ts';
-import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../lib/pci/vfio-indices.ts';
+import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_LINE, PCI_MSI_FLAGS } from '../../lib/pci/regs.ts';
+import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../lib/pci/vfio-indices.ts';
 import { readTrace, replayTrace, startTrace, stopTrace, type DeviceInfo, type TraceEvent } from '../../lib/trace/index.ts';
 import { nvmeIdentity } from '../../lib/trace/replay-model.ts';
 import { restoreRegisters } from '../../lib/trace/initial-state.ts';
@@ -124,6 +124,32 @@ t.test('platform values are not compared: BAR addresses, Interrupt Line, the bac
   const typeBits = edited(file, join(folder(t), 'type.json'), (e) =>
     (e.name === 'read PCI_BASE_ADDRESS_0' ? { ...e, args: { ...e.args, value: '0xfe000004' } } : e));
   t.match((await replayTrace(typeBits)).difference, { kind: 'read', where: /^config PCI_BASE_ADDRESS_0/, recorded: '0xfe000004', model: /^0x[0-9a-f]{7}0$/ });
+});
+
+t.test("MSI Message Control after irq.attach is the backend's until the driver writes it (vfio-pci shows Enable clear)", async (t) => {
+  const file = await record(t, 'msi.json', async () => {
+    const device = createEduDevice();
+    device.config.write16(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    const line = new IrqLine('msi');
+    line.setConsumer({ fire: () => {} });
+    device.irq.attach(VFIO_PCI_MSI_IRQ_INDEX, 0, line);
+    const flags = 0x40 + PCI_MSI_FLAGS;
+    device.config.read16(flags);
+    device.config.read32(0x44);
+    device.config.write16(flags, device.config.read16(flags));
+    device.config.read16(flags);
+    device.close();
+  });
+  let reads = 0;
+  const asOverVfio = edited(file, join(folder(t), 'vfio.json'), (e) => {
+    if (e.name === 'read PCI_MSI_FLAGS' && reads++ === 0) return { ...e, args: { ...e.args, value: '0x0080' } };
+    if (e.name === 'read PCI_MSI_ADDRESS_LO') return { ...e, args: { ...e.args, value: '0xfee01004' } };
+    return e;
+  });
+  t.equal((await replayTrace(asOverVfio)).difference, null, 'Enable and the kernel\'s address are not compared');
+  let last = 0;
+  const afterWrite = edited(file, join(folder(t), 'written.json'), (e) => (e.name === 'read PCI_MSI_FLAGS' && last++ === 2 ? { ...e, args: { ...e.args, value: '0x0080' } } : e));
+  t.match((await replayTrace(afterWrite, { slackMs: 0 })).difference, { kind: 'read', where: /^config PCI_MSI_FLAGS/, recorded: '0x0080', model: '0x0081' });
 });
 
 t.test('NVMe: Identify replays equal (the SQ entry the controller read comes from the recording)', async (t) => {
