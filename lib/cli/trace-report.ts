@@ -23,6 +23,10 @@ function bytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} byte${n === 1 ? '' : 's'}`;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function indent(text: string): string {
   return text.split('\n').map((line) => (line === '' ? line : `  ${line}`)).join('\n');
 }
@@ -40,7 +44,7 @@ export function formatTraceSummary(file: string, summary: TraceSummary): string 
     if (device.interrupts.length > 0) {
       lines.push(indent(formatTable(['interrupt', 'fires', 'deliveries', 'rate', 'raise → delivery (median / p99 / max)'], device.interrupts.map((i) => [
         i.track, String(i.fires), String(i.deliveries), rate(i.ratePerSecond),
-        i.raiseToDelivery === null ? '-' : `${us(i.raiseToDelivery.medianUs)} / ${us(i.raiseToDelivery.p99Us)} / ${us(i.raiseToDelivery.maxUs)} (${i.raiseToDelivery.count} raises)`,
+        i.raiseToDelivery === null ? '-' : `${us(i.raiseToDelivery.medianUs)} / ${us(i.raiseToDelivery.p99Us)} / ${us(i.raiseToDelivery.maxUs)} (${plural(i.raiseToDelivery.count, 'raise')})`,
       ]))).trimEnd());
     }
     const d = device.dma;
@@ -61,7 +65,7 @@ export function formatReplay(file: string, result: ReplayResult): string {
   const lines = [`${file}: ${head}`];
   for (const device of result.devices) {
     lines.push(device.skipped !== null ? `  ${device.name}: skipped — ${device.skipped}`
-      : `  ${device.name}: ${device.events} events replayed on the emulated ${device.model ?? 'model'}, ${device.reads} reads and ${device.interrupts} interrupts compared`);
+      : `  ${device.name}: ${device.events} events replayed on the emulated ${device.model ?? 'model'}, ${plural(device.reads, 'read')} and ${plural(device.interrupts, 'interrupt')} compared`);
     for (const note of device.notes) lines.push(`    ${note}`);
   }
   if (d !== null) {

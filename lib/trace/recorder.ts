@@ -31,7 +31,8 @@ export class TraceRecorder implements Tracer {
   /** The file asked for. */
   readonly requestedPath: string;
   readonly #lazy: boolean;
-  readonly #startNs = monoNs();
+  /** ts 0: when the recorder started, or (lazy) when its file was created, at its first event. */
+  #startNs = monoNs();
   #writer: TraceWriter | null = null;
   #seq = 0;
   #nextPid = FIRST_DEVICE_PID;
@@ -109,6 +110,7 @@ export class TraceRecorder implements Tracer {
   }
 
   #open(): TraceWriter {
+    if (this.#lazy) this.#startNs = monoNs();
     let writer: TraceWriter;
     try {
       writer = new TraceWriter(this.requestedPath, { exclusive: this.#lazy });

@@ -47,7 +47,7 @@ t.test('-o records a node program the command runs, prints the summary, draws th
   t.ok(trace.some((e) => e.name === 'write FACTORIAL'));
   t.match(r.stdout, /out\.json: 1 device, \d+ events over/);
   t.match(r.stdout, /BAR0 IRQ_RAISE\s+0\s+1/);
-  t.match(r.stdout, /MSI 0\s+2\s+2\s+[\d.]+ ?k?\/s\s+[\d.]+ [µm]s \/ .* \(1 raises\)/);
+  t.match(r.stdout, /MSI 0\s+2\s+2\s+[\d.]+ ?k?\/s\s+[\d.]+ [µm]s \/ .* \(1 raise\)/);
   t.match(r.stderr, /timeline → .*out\.svg/);
   t.match(readFileSync(join(dir, 'out.svg'), 'utf8'), /^<svg /);
 });
