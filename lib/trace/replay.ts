@@ -10,7 +10,8 @@
  * (replay-device.ts); a device's state at open is put into the model, or its registers are not
  * compared until written (initial-state.ts). IOVAs are the recorded ones (the model's IOMMU maps at them), so registers that
  * hold an IOVA replay as recorded. Devices with no model are skipped and said so; the kits' calls are
- * not replayed (what they did to a device is in its events).
+ * not replayed (what they did to a device is in its events). The recording is read whole (reader.ts
+ * readTrace): replay needs its events in the order they happened, which the file does not keep.
  */
 import { DdkError } from '../errors.ts';
 import type { DeviceInfo, TraceEvent } from './format.ts';
