@@ -43,5 +43,6 @@ blocks.forEach((code, i) => {
     if (code.includes('zx_port_wait →')) t.match(output, /zx_interrupt_wait → 0[\s\S]*zx_port_wait → 0 key 42 type 7/);
     if (code.includes("console.log(`vector ${i}")) t.match(output, /vector 2: my-softc 2/);
     if (code.includes('Interrupt.virtual()')) t.match(output, /ZX_ERR_BAD_STATE/);
+    if (code.includes('replayTrace(file)')) t.match(output, /0000:\d\d:\d\d\.\d edu: FACTORIAL read 1×, written 1×\nreplay equal: true null/);
   });
 });

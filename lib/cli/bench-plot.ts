@@ -5,6 +5,7 @@
  * only a summary (the C baseline prints no samples) its median and p99 are drawn as lines instead.
  */
 import type { BenchHistogram, BenchResult, BenchRow, BenchSummary } from './bench-types.ts';
+import { escapeXml, svgNumber as fmt } from '../svg.ts';
 
 const PANEL_W = 460;
 const PANEL_H = 170;
@@ -18,14 +19,7 @@ export interface PlotLabels {
   readonly baseline: string;
 }
 
-/** XML-escapes text for element content and attribute values. */
-export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
-
-function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
-}
+export { escapeXml } from '../svg.ts';
 
 /** "10 ns", "1 µs", "100 ms" for a power of ten in ns. */
 function decadeLabel(exponent: number): string {

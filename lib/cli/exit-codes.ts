@@ -10,6 +10,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_FOUND = 3;
+/** 128 + SIGINT: the status a shell reports for a command stopped by Ctrl-C (bench, trace). */
+export const EXIT_INTERRUPTED = 130;
 
 /** A mistake in the command line: printed with the verb's usage, exit 2. */
 export class UsageError extends Error {

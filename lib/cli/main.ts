@@ -21,6 +21,7 @@ import { irqtopVerb } from './verbs/irqtop.ts';
 import { irqThreadVerb } from './verbs/irq-thread.ts';
 import { listVerb } from './verbs/list.ts';
 import { replVerb } from './verbs/repl.ts';
+import { traceVerb } from './verbs/trace.ts';
 import { unbindVerb } from './verbs/unbind.ts';
 
 export const VERBS: readonly Verb[] = [
@@ -35,6 +36,7 @@ export const VERBS: readonly Verb[] = [
   guestVerb,
   benchVerb,
   replVerb,
+  traceVerb,
 ];
 
 export function mainHelp(): string {

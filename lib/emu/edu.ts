@@ -31,6 +31,7 @@ import {
   EDU_STATUS_COMPUTING, EDU_STATUS_IRQFACT, EDU_VENDOR_ID,
 } from '../pci/edu-regs.ts';
 import { PCI_INTERRUPT_PIN_INTA } from '../pci/regs.ts';
+import { traceOpened } from '../pci/trace-hook.ts';
 import { EmuPciDevice } from './device.ts';
 import type { MmioHandler } from './region.ts';
 
@@ -264,7 +265,10 @@ export class EduDevice extends EmuPciDevice {
   };
 }
 
-/** Creates an emulated QEMU edu device (API.md `vfio-ddk/emu`). Bad options → RangeError. */
+/**
+ * Creates an emulated QEMU edu device (API.md `vfio-ddk/emu`). Bad options → RangeError.
+ * While a trace records (lib/pci/trace-hook.ts), the device comes back as its recording view.
+ */
 export function createEduDevice(options: EduOptions = {}): EduDevice {
   if (options === null || typeof options !== 'object') throw new RangeError('createEduDevice: options must be an object');
   for (const key of ['factorialDelayMs', 'dmaDelayMs'] as const) {
@@ -277,5 +281,5 @@ export function createEduDevice(options: EduOptions = {}): EduDevice {
   if (mask !== undefined && (typeof mask !== 'bigint' || mask < 0xfffn || mask > ALL_ONES_64 || (mask & (mask + 1n)) !== 0n)) {
     throw new RangeError(`createEduDevice: dmaMask must be a bigint 2^n − 1 (12 ≤ n ≤ 64), got ${String(mask)}`);
   }
-  return new EduDevice(options);
+  return traceOpened(new EduDevice(options));
 }

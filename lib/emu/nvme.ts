@@ -33,6 +33,7 @@ import {
   NVME_DOORBELL_BASE, NVME_QEMU_CAP, NVME_QEMU_FIRMWARE, NVME_QEMU_MAX_IOQPAIRS, NVME_QEMU_MODEL, NVME_REG,
   NVME_SQE_SIZE, NVME_SQES, NVME_VS_1_4, nvmeCapField,
 } from '../pci/nvme-regs.ts';
+import { traceOpened } from '../pci/trace-hook.ts';
 import { EmuPciDevice } from './device.ts';
 import { NvmeRegisters, nvmePciSpec } from './nvme-pci.ts';
 import { type EmuNvmeCq, type EmuNvmeSq, type NvmeAdminContext, buildIdentifyController, buildIdentifyNamespace, defaultFeatures, executeCommand } from './nvme-admin.ts';
@@ -325,7 +326,10 @@ export class NvmeDevice extends EmuPciDevice {
   }
 }
 
-/** Creates an emulated QEMU NVMe controller. Bad options → RangeError. */
+/**
+ * Creates an emulated QEMU NVMe controller. Bad options → RangeError.
+ * While a trace records (lib/pci/trace-hook.ts), the device comes back as its recording view.
+ */
 export function createNvmeDevice(options: NvmeOptions = {}): NvmeDevice {
-  return new NvmeDevice(checkNvmeOptions(options));
+  return traceOpened(new NvmeDevice(checkNvmeOptions(options)));
 }

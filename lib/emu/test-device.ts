@@ -20,6 +20,7 @@
  * ignored (no cause bit) and recorded in `deviceErrors`. MSI-X table + PBA live in BAR1 (msix.ts layout).
  */
 import { DdkError } from '../errors.ts';
+import { traceOpened } from '../pci/trace-hook.ts';
 import { PCI_INTERRUPT_PIN_INTA, PCI_INTERRUPT_PIN_NONE, PCI_MSI_MAX_VECTORS, PCI_MSIX_MAX_VECTORS } from '../pci/regs.ts';
 import { EmuPciDevice } from './device.ts';
 import type { MmioHandler } from './region.ts';
@@ -160,8 +161,11 @@ class TestDevice extends EmuPciDevice {
   }
 }
 
-/** Creates a test device (API.md `vfio-ddk/emu`). Bad options → RangeError / DdkError 'EINVAL'. */
+/**
+ * Creates a test device (API.md `vfio-ddk/emu`). Bad options → RangeError / DdkError 'EINVAL'.
+ * While a trace records (lib/pci/trace-hook.ts), the device comes back as its recording view.
+ */
 export function createTestDevice(options: TestDeviceOptions): EmuPciDevice {
   checkOptions(options);
-  return new TestDevice(options);
+  return traceOpened(new TestDevice(options));
 }

@@ -15,6 +15,7 @@ import {
   PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
 } from '../pci/regs.ts';
 import { VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX } from '../pci/vfio-indices.ts';
+import { traceOpened } from '../pci/trace-hook.ts';
 import { loadNative } from '../native/loader.ts';
 import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
 import { VFIO_DEVICE_FLAGS_RESET } from '../native/vfio-uapi.ts';
@@ -221,7 +222,8 @@ export class VfioDevice implements PciDevice {
 /**
  * Opens `bdf` ("0000:00:01.0" or "00:01.0") through VFIO. The BDF is validated before anything else
  * (DdkError 'ERR_BAD_BDF'); then the checks of vfio-open.ts run, each failing with an error that
- * names the cause and the fix.
+ * names the cause and the fix. While a trace records (lib/pci/trace-hook.ts), the device comes back
+ * as its recording view.
  */
 export function openVfioDevice(bdf: string, options: OpenVfioDeviceOptions = {}): VfioDevice {
   const canonical = normalizeBdf(bdf);
@@ -236,7 +238,7 @@ export function openVfioDevice(bdf: string, options: OpenVfioDeviceOptions = {})
   const env = defaultEnvironment(addon, options);
   const opened = openVfio(canonical, env);
   try {
-    return new VfioDevice(addon, opened, options);
+    return traceOpened(new VfioDevice(addon, opened, options));
   } catch (error) {
     try { addon.close(opened.deviceFd); } catch { /* */ }
     try { if (opened.groupFd !== null) addon.close(opened.groupFd); } catch { /* */ }

@@ -17,6 +17,20 @@
  * Out-pointers are written only on success, except `observed` of zx_object_wait_one, which C writes
  * on TIMED_OUT and CANCELED too.
  */
+import { kitCalls } from '../pci/trace-hook.ts';
+import * as handle from './syscalls/handle.ts';
+import * as object from './syscalls/object.ts';
+import * as resource from './syscalls/resource.ts';
+import * as interrupt from './syscalls/interrupt.ts';
+import * as port from './syscalls/port.ts';
+import * as msi from './syscalls/msi.ts';
+import * as vmo from './syscalls/vmo.ts';
+import * as vmar from './syscalls/vmar.ts';
+import * as dma from './syscalls/dma.ts';
+import * as clock from './syscalls/clock.ts';
+import * as platform from './syscalls/platform.ts';
+import * as msiCapability from './bus/msi-capability.ts';
+
 export * from './constants/status.ts';
 export * from './constants/rights.ts';
 export * from './constants/object-types.ts';
@@ -25,24 +39,25 @@ export type * from './types.ts';
 export type { Mapping, zx_mapping_t } from './objects/mapping.ts';
 export type { PlatformAttachment } from './platform/platform.ts';
 
-export { zx_handle_close, zx_handle_duplicate, zx_handle_replace } from './syscalls/handle.ts';
-export { zx_object_get_info, zx_object_signal, zx_object_wait_async, zx_object_wait_one } from './syscalls/object.ts';
-export { get_root_resource, zx_resource_create } from './syscalls/resource.ts';
-export {
+// The C functions go through the trace switch (lib/pci/trace-hook.ts: one null check per call while off).
+export const { zx_handle_close, zx_handle_duplicate, zx_handle_replace } = kitCalls('zircon', handle);
+export const { zx_object_get_info, zx_object_signal, zx_object_wait_async, zx_object_wait_one } = kitCalls('zircon', object);
+export const { get_root_resource, zx_resource_create } = kitCalls('zircon', resource);
+export const {
   zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_create, zx_interrupt_destroy, zx_interrupt_trigger, zx_interrupt_wait,
-} from './syscalls/interrupt.ts';
-export { zx_port_create, zx_port_queue, zx_port_wait } from './syscalls/port.ts';
-export { zx_msi_allocate, zx_msi_create } from './syscalls/msi.ts';
-export {
+} = kitCalls('zircon', interrupt);
+export const { zx_port_create, zx_port_queue, zx_port_wait } = kitCalls('zircon', port);
+export const { zx_msi_allocate, zx_msi_create } = kitCalls('zircon', msi);
+export const {
   zx_vmo_create, zx_vmo_create_contiguous, zx_vmo_create_physical, zx_vmo_get_size, zx_vmo_read, zx_vmo_set_cache_policy,
   zx_vmo_write,
-} from './syscalls/vmo.ts';
-export { zx_vmar_map, zx_vmar_root_self, zx_vmar_unmap } from './syscalls/vmar.ts';
-export { zx_bti_create, zx_bti_pin, zx_iommu_create, zx_pmt_unpin } from './syscalls/dma.ts';
-export { zx_clock_get_boot, zx_clock_get_monotonic, zx_deadline_after } from './syscalls/clock.ts';
-export { zx_platform_attach } from './syscalls/platform.ts';
+} = kitCalls('zircon', vmo);
+export const { zx_vmar_map, zx_vmar_root_self, zx_vmar_unmap } = kitCalls('zircon', vmar);
+export const { zx_bti_create, zx_bti_pin, zx_iommu_create, zx_pmt_unpin } = kitCalls('zircon', dma);
+export const { zx_clock_get_boot, zx_clock_get_monotonic, zx_deadline_after } = kitCalls('zircon', clock);
+export const { zx_platform_attach } = kitCalls('zircon', platform);
 // The PCI bus driver's MSI step (not a syscall: what src/devices/bus/drivers/pci does before a driver gets interrupts).
-export { disableMsiCapability, programMsiCapability, setMsixEnable } from './bus/msi-capability.ts';
+export const { disableMsiCapability, programMsiCapability, setMsixEnable } = kitCalls('zircon', msiCapability);
 // Fuchsia's PCI device protocol (fuchsia.hardware.pci/Device as ddk::Pci), served by the bus-driver layer in bus/.
 export { Pci, type pci_bar_t, type pci_bar_result_t, type pci_device_info_t, type pci_interrupt_modes_t } from './bus/pci.ts';
 export * from './bus/pci-constants.ts';

@@ -7,11 +7,10 @@
 import { DdkError } from '../../errors.ts';
 import { listCapabilities } from '../../pci/capabilities.ts';
 import type { ConfigSpace, PciRegion } from '../../pci/device.ts';
-import * as R from '../../pci/regs.ts';
 import { dumpBy32 } from './hexdump.ts';
 import type { Hexdump } from './hexdump.ts';
-import { CONFIG_REGISTERS, lookupRegister } from './register-tables.ts';
-import type { RegisterInfo, RegisterTable } from './register-tables.ts';
+import { CAPABILITY_NAMES, CONFIG_REGISTERS, lookupRegister } from '../../emu/register-tables.ts';
+import type { RegisterInfo, RegisterTable } from '../../emu/register-tables.ts';
 
 /** Config space or a BAR: the PciDevice accessors (BARs add the 64-bit ones). */
 type Widths = Omit<ConfigSpace, 'size'> & Partial<Pick<PciRegion, 'read64' | 'write64'>>;
@@ -82,15 +81,6 @@ export class BarWindow extends RegisterWindow {
   write64(offset: number, value: bigint): void { this.region.write64(offset, BigInt(value)); }
 }
 
-/** Capability ID names (pci_regs.h PCI_CAP_ID_*), for cfg.caps(). */
-const CAP_NAMES: Readonly<Record<number, string>> = {
-  [R.PCI_CAP_ID_PM]: 'PCI_CAP_ID_PM',
-  [R.PCI_CAP_ID_MSI]: 'PCI_CAP_ID_MSI',
-  [R.PCI_CAP_ID_VNDR]: 'PCI_CAP_ID_VNDR',
-  [R.PCI_CAP_ID_EXP]: 'PCI_CAP_ID_EXP',
-  [R.PCI_CAP_ID_MSIX]: 'PCI_CAP_ID_MSIX',
-};
-
 export class ConfigWindow extends RegisterWindow {
   constructor(readonly config: ConfigSpace) {
     super('cfg', config, CONFIG_REGISTERS);
@@ -98,6 +88,6 @@ export class ConfigWindow extends RegisterWindow {
   get size(): number { return this.config.size; }
   /** The standard capability list in list order (PCI 3.0 §6.7), with the ID's pci_regs.h name. */
   caps(): { id: number; name: string; offset: number }[] {
-    return listCapabilities(this.config).map(({ id, offset }) => ({ id, name: CAP_NAMES[id] ?? `unknown 0x${id.toString(16)}`, offset }));
+    return listCapabilities(this.config).map(({ id, offset }) => ({ id, name: CAPABILITY_NAMES[id] ?? `unknown 0x${id.toString(16)}`, offset }));
   }
 }

@@ -9,7 +9,7 @@ import * as zx from '../../zircon/index.ts';
 import { BarWindow, ConfigWindow } from './accessors.ts';
 import { DmaScope } from './dma-scope.ts';
 import { IrqScope } from './irq-scope.ts';
-import { bar0RegistersFor } from './register-tables.ts';
+import { bar0RegistersFor } from '../../emu/register-tables.ts';
 
 export interface ReplScope {
   readonly device: PciDevice;

@@ -7,16 +7,16 @@
  * QEMU guest and compares every JS layer with C on the real edu (writes bench-results/hw.json).
  * --plot draws the latency histograms as a self-contained SVG (bench-plot.ts).
  */
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DdkError } from '../../errors.ts';
 import { JSON_OPTION, numberOption } from '../args.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.ts';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../exit-codes.ts';
 import type { Verb } from '../verb.ts';
 import { renderBenchSvg } from '../bench-plot.ts';
+import { outputPathProblem } from '../output-path.ts';
 import type { BenchResult, HostSuiteModule, HwBenchModule, ReportModule } from '../bench-types.ts';
 
 /** scripts/bench/<file> of the checkout: lib/cli/verbs and dist/cli/verbs are both three levels down. */
@@ -32,36 +32,16 @@ async function load<T>(file: string): Promise<T> {
   return (await import(pathToFileURL(path).href)) as T;
 }
 
-/** 128 + SIGINT: the status a shell reports for a command stopped by Ctrl-C. */
-const EXIT_INTERRUPTED = 130;
-
-function codeOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
-}
-
 /**
- * The --plot file, checked before anything runs (a bench takes minutes): its folder exists and is
- * writable, and the file, if it exists, is a regular file we may overwrite. DdkError ENOENT /
- * ENOTDIR / EACCES / EISDIR otherwise.
+ * The --plot file, checked before anything runs (a bench takes minutes): UsageError for a name that
+ * is not .svg, DdkError ENOENT / ENOTDIR / EACCES / EISDIR when it cannot be written (output-path.ts).
  */
 function plotPath(args: ParsedArgs): string | null {
   const raw = args.values['plot'];
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || raw === '' || !raw.endsWith('.svg')) throw new UsageError(`--plot needs a file name ending in .svg, got ${JSON.stringify(raw)}`);
-  const dir = dirname(resolve(raw));
-  try {
-    if (!statSync(dir).isDirectory()) throw new DdkError('ENOTDIR', `--plot ${raw}: ${dir} is not a directory`);
-    accessSync(dir, constants.W_OK);
-  } catch (err) {
-    if (err instanceof DdkError) throw err;
-    throw new DdkError(codeOf(err), `--plot ${raw}: cannot write into ${dir} (${codeOf(err)}); pick a writable folder`, { cause: err });
-  }
-  if (existsSync(raw)) {
-    if (!statSync(raw).isFile()) throw new DdkError('EISDIR', `--plot ${raw}: it exists and is not a regular file`);
-    try { accessSync(raw, constants.W_OK); } catch (err) {
-      throw new DdkError(codeOf(err), `--plot ${raw}: the file is not writable (${codeOf(err)})`, { cause: err });
-    }
-  }
+  const problem = outputPathProblem(raw);
+  if (problem !== null) throw new DdkError(problem.code, `--plot ${raw}: ${problem.message}`);
   return raw;
 }
 

@@ -1,14 +1,15 @@
 /**
- * The register names the REPL knows, with the width to access each at: the type 0 config header
+ * The register names of the devices lib/emu models, with the width to access each at (the REPL's
+ * `read('NAME')`, the trace's register names): the type 0 config header
  * (PCI 3.0 §6.1 Figure 6-1, under the pci_regs.h names of lib/pci/regs.ts) and BAR0 of the device
  * models that name theirs (edu: spec/edu.md D.2; NVMe: NVMe 1.4 §3.1; the test device: lib/emu/
  * test-device.ts). The offsets come from those tables; only the widths are added here.
  */
-import { TEST_DEV_DEVICE_ID, TEST_DEV_REGS, TEST_DEV_VENDOR_ID } from '../../emu/test-device.ts';
-import type { PciIdentity } from '../../pci/device.ts';
-import { EDU_DEVICE_ID, EDU_REG, EDU_REG_64BIT_START, EDU_VENDOR_ID } from '../../pci/edu-regs.ts';
-import { NVME_REG } from '../../pci/nvme-regs.ts';
-import * as R from '../../pci/regs.ts';
+import { TEST_DEV_DEVICE_ID, TEST_DEV_REGS, TEST_DEV_VENDOR_ID } from './test-device.ts';
+import type { PciIdentity } from '../pci/device.ts';
+import { EDU_DEVICE_ID, EDU_REG, EDU_REG_64BIT_START, EDU_VENDOR_ID } from '../pci/edu-regs.ts';
+import { NVME_REG } from '../pci/nvme-regs.ts';
+import * as R from '../pci/regs.ts';
 
 export interface RegisterInfo {
   readonly offset: number;
@@ -45,6 +46,15 @@ export const CONFIG_REGISTERS: RegisterTable = {
   PCI_MAX_LAT: reg(R.PCI_MAX_LAT, 1),
 };
 
+/** Capability ID names (pci_regs.h PCI_CAP_ID_*). */
+export const CAPABILITY_NAMES: Readonly<Record<number, string>> = {
+  [R.PCI_CAP_ID_PM]: 'PCI_CAP_ID_PM',
+  [R.PCI_CAP_ID_MSI]: 'PCI_CAP_ID_MSI',
+  [R.PCI_CAP_ID_VNDR]: 'PCI_CAP_ID_VNDR',
+  [R.PCI_CAP_ID_EXP]: 'PCI_CAP_ID_EXP',
+  [R.PCI_CAP_ID_MSIX]: 'PCI_CAP_ID_MSIX',
+};
+
 /** edu D.2: 4-byte registers below 0x80, the DMA registers from 0x80 are 8 bytes. */
 const EDU_REGISTERS: RegisterTable = Object.fromEntries(
   Object.entries(EDU_REG).map(([name, offset]) => [name, reg(offset, offset >= EDU_REG_64BIT_START ? 8 : 4)]));
@@ -62,7 +72,7 @@ const TEST_REGISTERS: RegisterTable = Object.fromEntries(
 /** NVMe by class code (PCI Code and ID Assignment: 01h mass storage, 08h NVM, 02h NVMe I/O). */
 const NVME_CLASS_CODE = 0x010802;
 
-/** The BAR0 register names of the model `identity` is, or null when the REPL does not know it. */
+/** The BAR0 register names of the model `identity` is, or null when lib/emu does not model it. */
 export function bar0RegistersFor(identity: PciIdentity): { model: string; registers: RegisterTable } | null {
   if (identity.vendorId === EDU_VENDOR_ID && identity.deviceId === EDU_DEVICE_ID) return { model: 'edu', registers: EDU_REGISTERS };
   if (identity.vendorId === TEST_DEV_VENDOR_ID && identity.deviceId === TEST_DEV_DEVICE_ID) return { model: 'test device', registers: TEST_REGISTERS };

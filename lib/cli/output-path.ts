@@ -1,0 +1,35 @@
+/**
+ * Checking a file a verb will write (bench --plot, trace -o / --plot) before the long work starts:
+ * its folder exists and is writable, and the file, if it exists, is a regular file we may overwrite.
+ */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export interface OutputPathProblem {
+  /** ENOENT / ENOTDIR / EACCES / EISDIR … (the errno name behind it). */
+  readonly code: string;
+  /** What is wrong, without the file name (the caller names the option and the file). */
+  readonly message: string;
+}
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
+}
+
+/** Why `path` cannot be written, or null when it can. */
+export function outputPathProblem(path: string): OutputPathProblem | null {
+  const dir = dirname(resolve(path));
+  try {
+    if (!statSync(dir).isDirectory()) return { code: 'ENOTDIR', message: `${dir} is not a directory` };
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    return { code: codeOf(err), message: `cannot write into ${dir} (${codeOf(err)}); pick a writable folder` };
+  }
+  if (existsSync(path)) {
+    if (!statSync(path).isFile()) return { code: 'EISDIR', message: 'it exists and is not a regular file' };
+    try { accessSync(path, constants.W_OK); } catch (err) {
+      return { code: codeOf(err), message: `the file is not writable (${codeOf(err)})` };
+    }
+  }
+  return null;
+}
