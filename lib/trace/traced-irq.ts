@@ -12,6 +12,7 @@
  * track per message data value.
  */
 import type { IrqLine, IrqConsumer } from '../irq/irq-line.ts';
+import type { IrqStamps } from '../irq/stamps.ts';
 import type { MsiMessageSink, PciInterrupts } from '../pci/device.ts';
 import type { IrqIndex } from '../pci/vfio-indices.ts';
 import { CAT, hexString, irqTrack, roundUs, TID } from './format.ts';
@@ -46,11 +47,11 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number, beforeDeliv
     fire.call(this, count);
     counted('fire', count, seq, ts);
   };
-  line.deliver = function (this: IrqLine, count: number, bootNs: bigint, monoNs: bigint): void {
+  line.deliver = function (this: IrqLine, count: number, stamps: IrqStamps): void {
     const seq = r.nextSeq();
     const ts = r.now();
     counted('fire', count, seq, ts);
-    deliver.call(this, count, bootNs, monoNs);
+    deliver.call(this, count, stamps);
   };
   line.mask = function (this: IrqLine): void {
     tracks.instant(state.tid, 'mask', CAT.irq, r.nextSeq(), r.now());
@@ -61,14 +62,14 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number, beforeDeliv
     unmask.call(this);
   };
   const recording = (consumer: IrqConsumer): IrqConsumer => ({
-    fire(count: number, bootNs: bigint, monoNs: bigint): void {
+    fire(count: number, stamps: IrqStamps): void {
       beforeDelivery();
       const seq = r.nextSeq();
       const ts = r.now();
       const latency = state.firstFire < 0 ? null : roundUs(ts - state.firstFire);
       state.firstFire = -1;
       try {
-        consumer.fire(count, bootNs, monoNs);
+        consumer.fire(count, stamps);
       } finally {
         tracks.slice(state.tid, 'deliver', CAT.irq, seq, ts, { count, fire_to_deliver_us: latency });
       }
@@ -86,7 +87,7 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number, beforeDeliv
 function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<number, number>, beforeDelivery: () => void): MsiMessageSink {
   const r = tracks.recorder;
   return {
-    message(addressLo: number, addressHi: number, data: number, count: number, bootNs?: bigint, monoNs?: bigint): void {
+    message(addressLo: number, addressHi: number, data: number, count: number, stamps: IrqStamps | null): void {
       beforeDelivery();
       const seq = r.nextSeq();
       const ts = r.now();
@@ -96,7 +97,7 @@ function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<num
         tids.set(data, tid);
         tracks.name(tid, `message ${hexString(data, 4)}`);
       }
-      sink.message(addressLo, addressHi, data, count, bootNs, monoNs);
+      sink.message(addressLo, addressHi, data, count, stamps);
       tracks.slice(tid, 'message', CAT.irq, seq, ts, {
         address: hexString((BigInt(addressHi >>> 0) << 32n) | BigInt(addressLo >>> 0), 16), data: hexString(data, 4), count,
       });
