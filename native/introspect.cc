@@ -57,6 +57,7 @@ Napi::Value StructSizes(const Napi::CallbackInfo& info) {
   DDK_SIZE(o, vfio_irq_set);
   DDK_SIZE(o, vfio_pci_dependent_device);
   DDK_SIZE(o, vfio_pci_hot_reset_info);
+  DDK_SIZE(o, vfio_pci_hot_reset);
   DDK_SIZE(o, vfio_iommu_type1_info);
   DDK_SIZE(o, vfio_iommu_type1_info_cap_iova_range);
   DDK_SIZE(o, vfio_iova_range);

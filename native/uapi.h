@@ -86,6 +86,10 @@ struct vfio_pci_hot_reset_info {
   uint32_t argsz, flags, count;
   // vfio_pci_dependent_device devices[count] follows
 };
+struct vfio_pci_hot_reset {
+  uint32_t argsz, flags, count;
+  // int32_t group_fds[count] follows (count 0: the cdev flow, every device owned by this iommufd)
+};
 struct vfio_iommu_type1_info {
   uint32_t argsz, flags;
   uint64_t iova_pgsizes;
@@ -150,6 +154,7 @@ static_assert(sizeof(vfio_irq_info) == 16, "vfio_irq_info (spec C.3: 16 bytes)")
 static_assert(sizeof(vfio_irq_set) == 20, "vfio_irq_set header (spec C.3: 20 bytes)");
 static_assert(sizeof(vfio_pci_dependent_device) == 8, "dependent device");
 static_assert(sizeof(vfio_pci_hot_reset_info) == 12, "hot reset info header");
+static_assert(sizeof(vfio_pci_hot_reset) == 12, "hot reset header");
 static_assert(sizeof(vfio_iommu_type1_info) == 24, "type1 info");
 static_assert(sizeof(vfio_iommu_type1_info_cap_iova_range) == 16, "iova range cap header");
 static_assert(sizeof(vfio_iova_range) == 16, "iova range");

@@ -1,6 +1,6 @@
-// VFIO device fd queries and reset (spec/pci-vfio.md C.3): DEVICE_GET_INFO, GET_REGION_INFO with its
+// VFIO device fd queries and resets (spec/pci-vfio.md C.3): DEVICE_GET_INFO, GET_REGION_INFO with its
 // capability chain (sparse mmap areas, region type, MSIX_MAPPABLE), GET_IRQ_INFO, DEVICE_RESET,
-// GET_PCI_HOT_RESET_INFO.
+// GET_PCI_HOT_RESET_INFO, PCI_HOT_RESET.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -16,6 +16,9 @@ namespace ddk {
 namespace {
 
 constexpr uint32_t kMaxInfoSize = 64 * 1024;  // bound on kernel-requested argsz
+// A bus has at most 256 functions and the kernel takes at most one group per affected device
+// (vfio_pci_ioctl_pci_hot_reset_groups refuses a count above the device count with EINVAL).
+constexpr uint32_t kMaxHotResetGroups = 256;
 
 SysContext FdContext(const char* syscall, int fd) {
   SysContext ctx;
@@ -204,6 +207,60 @@ Napi::Value DeviceGetPciHotResetInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// vfioDevicePciHotReset(fd, groupFds: number[]): a secondary bus / slot reset of every function that
+// shares the device's reset (drivers/vfio/pci/vfio_pci_core.c vfio_pci_ioctl_pci_hot_reset).
+// groupFds: the type1 flow's proof of ownership, one open VFIO group fd per affected group; [] on the
+// cdev flow (Linux >= 6.6: count 0 = every affected device is bound to this device's iommufd). The
+// array's length is read once and every element must be a non-negative int32 fd.
+Napi::Value DevicePciHotReset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = -1;
+  if (!ArgFd(info, 0, "ioctl(VFIO_DEVICE_PCI_HOT_RESET)", &fd)) return env.Undefined();
+  if (!info[1].IsArray()) return ThrowType(env, "groupFds must be an array of VFIO group fds ([] on the cdev/iommufd path)");
+  Napi::Array a = info[1].As<Napi::Array>();
+  const uint32_t count = a.Length();  // read once: `buf` is sized for it
+  if (count > kMaxHotResetGroups) {
+    return ThrowRange(env, "groupFds has " + std::to_string(count) + " entries; at most " +
+                               std::to_string(kMaxHotResetGroups) + " (one per function of a bus)");
+  }
+  std::vector<uint8_t> buf(sizeof(uapi::vfio_pci_hot_reset) + sizeof(int32_t) * count, 0);
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value v = a.Get(i);
+    if (v.IsEmpty() || env.IsExceptionPending()) return env.Undefined();  // an element getter threw
+    if (a.Length() != count) {
+      return ThrowRange(env, "groupFds changed length while being read (" + std::to_string(count) + " → " +
+                                 std::to_string(a.Length()) + "); pass a plain array");
+    }
+    int64_t groupFd = 0;
+    const std::string name = "groupFds[" + std::to_string(i) + "]";
+    if (!ValueInt(env, v, name.c_str(), 0, INT32_MAX, &groupFd)) return env.Undefined();
+    const int32_t g = static_cast<int32_t>(groupFd);
+    memcpy(buf.data() + sizeof(uapi::vfio_pci_hot_reset) + i * sizeof g, &g, sizeof g);
+  }
+  uapi::vfio_pci_hot_reset head{};
+  head.argsz = static_cast<uint32_t>(buf.size());
+  head.flags = 0;
+  head.count = count;
+  memcpy(buf.data(), &head, sizeof head);
+  if (Ioctl(fd, uapi::VFIO_DEVICE_PCI_HOT_RESET, buf.data()) < 0) {
+    SysContext ctx = FdContext("ioctl(VFIO_DEVICE_PCI_HOT_RESET)", fd);
+    if (errno == ENODEV) {
+      ctx.hint = "the device's slot and bus cannot be reset (a device on the root bus, or a bus with NO_BUS_RESET)";
+    } else if (errno == EINVAL) {
+      ctx.hint = count == 0 ? "every affected device must be opened through this device's iommufd (cdev flow), "
+                              "or this is a group-opened device that needs its group fds"
+                            : "give one open VFIO group fd per affected group (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO); "
+                              "a cdev-opened device takes an empty array";
+    } else if (errno == EBADF) {
+      ctx.hint = "an entry of groupFds is not an open fd";
+    } else if (errno == EBUSY || errno == EAGAIN) {
+      ctx.hint = "another reset or a user of an affected device holds it; retry";
+    }
+    return ThrowSys(env, errno, ctx);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitVfioDevice(Napi::Env env, Napi::Object exports) {
@@ -213,6 +270,7 @@ void InitVfioDevice(Napi::Env env, Napi::Object exports) {
   exports.Set("vfioDeviceReset", Napi::Function::New(env, DeviceReset, "vfioDeviceReset"));
   exports.Set("vfioDeviceGetPciHotResetInfo",
               Napi::Function::New(env, DeviceGetPciHotResetInfo, "vfioDeviceGetPciHotResetInfo"));
+  exports.Set("vfioDevicePciHotReset", Napi::Function::New(env, DevicePciHotReset, "vfioDevicePciHotReset"));
 }
 
 }  // namespace ddk

@@ -91,6 +91,11 @@ export interface IrqSet {
   bools?: boolean[];
 }
 
+/**
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: every function a slot/bus reset of this device reaches. `groupId`
+ * is the IOMMU group (type1 flow), or with VFIO_PCI_HOT_RESET_FLAG_DEV_ID (cdev flow, Linux ≥ 6.6) the
+ * devid as a u32: VFIO_PCI_DEVID_OWNED 0, VFIO_PCI_DEVID_NOT_OWNED 0xffffffff (-1 in the kernel's __s32).
+ */
 export interface HotResetInfo {
   flags: number;
   devices: { groupId: number; segment: number; bus: number; devfn: number; bdf: string }[];
@@ -160,6 +165,13 @@ export interface NativeAddon {
   vfioDeviceSetIrqs(deviceFd: number, set: IrqSet): void;
   vfioDeviceReset(deviceFd: number): void;
   vfioDeviceGetPciHotResetInfo(deviceFd: number): HotResetInfo;
+  /**
+   * VFIO_DEVICE_PCI_HOT_RESET: a slot or secondary-bus reset of every function in the device's reset
+   * set. `groupFds`: one open VFIO group fd per affected group (type1); `[]` for a cdev-opened device,
+   * whose iommufd must own every affected device. At most 256 entries, read once (RangeError when the
+   * array changes length while read). ENODEV: no slot/bus reset; EINVAL: ownership not proven.
+   */
+  vfioDevicePciHotReset(deviceFd: number, groupFds: number[]): void;
 
   iommufdOpen(path?: string): number;
   iommufdIoasAlloc(iommufd: number): number;

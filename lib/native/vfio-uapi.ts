@@ -35,3 +35,6 @@ export const VFIO_IOMMU_INFO_CAPS = 1 << 1;
 
 export const VFIO_PCI_HOT_RESET_FLAG_DEV_ID = 1 << 0;
 export const VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED = 1 << 1;
+/** vfio_pci_dependent_device.devid values (cdev flow), as the addon's u32 `groupId`. */
+export const VFIO_PCI_DEVID_OWNED = 0;
+export const VFIO_PCI_DEVID_NOT_OWNED = 0xffffffff;
