@@ -16,7 +16,8 @@
  * Enable is left to the driver, as vfio-pci leaves it: without it no MSI/MSI-X is delivered and no DMA
  * happens.
  */
-import type { ConfigSpace, PciDevice, PciIdentity, PciRegion } from '../pci/device.ts';
+import type { ConfigSpace, PciDevice, PciIdentity, PciRegion, ResetEvent } from '../pci/device.ts';
+import { DeviceListeners } from '../pci/listeners.ts';
 import {
   PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_MEM_MASK, PCI_BASE_ADDRESS_MEM_TYPE_32, PCI_BASE_ADDRESS_MEM_TYPE_64,
   PCI_CACHE_LINE_SIZE, PCI_CLASS_PROG, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_PARITY,
@@ -67,7 +68,9 @@ export class EmuPciDevice implements PciDevice {
   readonly #slot: number;
   /** BAR register indexes that are the upper half of a 64-bit BAR. */
   readonly #upperHalves = new Set<number>();
-  readonly #listeners = new Set<() => void>();
+  readonly #closeListeners = new DeviceListeners('onClose');
+  readonly #resetListeners = new DeviceListeners<[ResetEvent]>('onReset');
+  readonly #removalListeners = new DeviceListeners('onRemovalRequest');
   #closed = false;
   #lastCommand = PCI_COMMAND_MEMORY;
 
@@ -178,7 +181,8 @@ export class EmuPciDevice implements PciDevice {
   /**
    * Function-level reset as seen through vfio-pci: the device model returns to its power-on state,
    * the INTx level drops and MSI/MSI-X pending state is cleared; the config header (Command, BARs) and
-   * the interrupt routing are kept, because the kernel saves and restores them around the reset.
+   * the interrupt routing are kept, because the kernel saves and restores them around the reset. The
+   * onReset listeners run after it (the first one that throws is rethrown after all ran).
    */
   reset(): void {
     this.#checkOpen();
@@ -189,6 +193,28 @@ export class EmuPciDevice implements PciDevice {
     this.irq.resetIntx();
     this.msi?.clearPending();
     this.msix?.clearPending();
+    const failed = this.#resetListeners.emit({ kind: 'function' });
+    if (failed !== null) throw failed;
+  }
+
+  onReset(listener: (event: ResetEvent) => void): () => void {
+    return this.#resetListeners.add(listener);
+  }
+
+  /**
+   * The emulated counterpart of VFIO's device request (a hot-unplug, an unbind): the onRemovalRequest
+   * listeners run while the device is still open, then it closes — pending waits end, DMA is gone.
+   * A no-op on a closed device.
+   */
+  requestRemoval(): void {
+    if (this.#closed) return;
+    const failed = this.#removalListeners.emit();
+    this.close();
+    if (failed !== null) this.recordError(`onRemovalRequest listener threw: ${String(failed)}`);
+  }
+
+  onRemovalRequest(listener: () => void): () => void {
+    return this.#removalListeners.add(listener);
   }
 
   /** Whether the model has a reset VFIO can use (FLR); the real edu has none (spec/edu.md D.7). */
@@ -225,14 +251,11 @@ export class EmuPciDevice implements PciDevice {
     this.dma.close();
     for (const base of this.#barBases) releaseMmio(base);
     releaseBdf(this.#slot);
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.recordError(`onClose listener threw: ${String(error)}`);
-      }
-    }
-    this.#listeners.clear();
+    const failed = this.#closeListeners.emit();
+    if (failed !== null) this.recordError(`onClose listener threw: ${String(failed)}`);
+    this.#closeListeners.clear();
+    this.#resetListeners.clear();
+    this.#removalListeners.clear();
   }
 
   [Symbol.dispose](): void {
@@ -245,8 +268,7 @@ export class EmuPciDevice implements PciDevice {
       listener();
       return () => {};
     }
-    this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
+    return this.#closeListeners.add(listener);
   }
 
   protected recordError(message: string): void {

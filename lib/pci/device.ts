@@ -173,6 +173,17 @@ export interface PciIdentity {
   readonly subsystemId: number;
 }
 
+/**
+ * A reset of the function. 'function': `reset()` (VFIO_DEVICE_RESET: FLR, or whichever method the
+ * kernel found). 'bus': a secondary-bus / slot reset (`VfioDevice.hotReset()`), which reaches every
+ * function behind the same bridge. Either way the host kernel saved and restored the config space and
+ * its own MSI/MSI-X programming around it (pci_try_reset_function / pci_reset_bus → pci_dev_restore);
+ * the function's own registers are back at their reset values.
+ */
+export interface ResetEvent {
+  readonly kind: 'function' | 'bus';
+}
+
 export interface PciDevice extends Disposable {
   /** "dddd:bb:dd.f" */
   readonly bdf: string;
@@ -183,8 +194,23 @@ export interface PciDevice extends Disposable {
   bar(index: number): PciRegion;
   readonly irq: PciInterrupts;
   readonly dma: PciDma;
-  /** Function-level reset (VFIO_DEVICE_RESET); DdkError 'ENOTSUP' when the device has none. */
+  /**
+   * Function-level reset (VFIO_DEVICE_RESET); DdkError 'ENOTSUP' when the device has none. Interrupt
+   * routing and DMA mappings stay valid; the `onReset` listeners run after it.
+   */
   reset(): void;
+  /**
+   * Registers a callback run after every reset that reached the function (its own `reset()`, a hot
+   * reset of its bus); returns an unregister function. Drivers re-initialise the device's registers
+   * here; the kits re-program what they own (DDI: the MSI/MSI-X settings, ddi_intr_alloc(9F) NOTES).
+   */
+  onReset(listener: (event: ResetEvent) => void): () => void;
+  /**
+   * Registers a callback run when the device is being taken away (VFIO's device request: an unbind or
+   * a hot-unplug; emulated: `requestRemoval()`), while it is still open; the device closes itself right
+   * after the listeners, so the kernel's removal can complete. Returns an unregister function.
+   */
+  onRemovalRequest(listener: () => void): () => void;
   readonly closed: boolean;
   /**
    * Disables interrupts (every attached line is detached, so pending waits resolve), unmaps DMA,

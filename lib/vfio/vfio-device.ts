@@ -7,9 +7,11 @@
  * dropped (spec/edu.md D.6, D.7). Pass `{ enableBusMaster: false }` to leave Command untouched.
  *
  * Errors: see vfio-open.ts / vfio-diagnostics.ts for opening; afterwards RangeError for bad offsets
- * and DdkError 'ENOENT' (no such BAR), 'ENOTSUP' (no reset), 'ECLOSED' (after close).
+ * and DdkError 'ENOENT' (no such BAR), 'ENOTSUP' (no reset), 'EPERM' (a hot reset reaching a function
+ * this process does not own), 'ECLOSED' (after close).
  */
-import type { PciDevice, PciIdentity, PciRegion } from '../pci/device.ts';
+import type { PciDevice, PciIdentity, PciRegion, ResetEvent } from '../pci/device.ts';
+import { DeviceListeners } from '../pci/listeners.ts';
 import {
   PCI_CAP_ID_MSI, PCI_CLASS_REVISION, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID, PCI_STD_NUM_BARS,
   PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
@@ -36,6 +38,10 @@ import { VfioMsixShadow } from './vfio-msix-shadow.ts';
 import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
 import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
 import { errnoCode } from './vfio-diagnostics.ts';
+import { hotResetInfo, pciHotReset, planHotReset } from './vfio-hot-reset.ts';
+
+/** The process's open devices: a hot reset takes the group fds of every function it reaches from here. */
+const openDevices = new Set<VfioDevice>();
 
 export interface OpenVfioDeviceOptions {
   /** Initial DMA mask (default 32 bits; drivers narrow or widen it with `dma.setMask`). */
@@ -69,6 +75,7 @@ export class VfioDevice implements PciDevice {
   readonly #bars: (VfioRegion | null | undefined)[] = [];
   readonly #resettable: boolean;
   readonly #listeners = new Set<() => void>();
+  readonly #resetListeners = new DeviceListeners<[ResetEvent]>('onReset');
   /** The virtualized MSI-X table / PBA / Function Mask (null: no MSI-X capability). */
   readonly #msix: VfioMsixShadow | null;
   readonly #events: VfioDeviceEvents;
@@ -113,6 +120,7 @@ export class VfioDevice implements PciDevice {
       const wanted = command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
       if (wanted !== command) this.config.write16(PCI_COMMAND, wanted);
     }
+    openDevices.add(this);
   }
 
   get closed(): boolean {
@@ -132,7 +140,15 @@ export class VfioDevice implements PciDevice {
     return region;
   }
 
-  /** VFIO_DEVICE_RESET (FLR or another reset method the kernel found); 'ENOTSUP' when there is none. */
+  /**
+   * VFIO_DEVICE_RESET (FLR or another reset method the kernel found); 'ENOTSUP' when there is none.
+   * What survives (Linux vfio_pci_ioctl_reset → pci_try_reset_function, which saves the config space
+   * and MSI/MSI-X state before and restores it after): Command, BARs, the capabilities the kernel owns,
+   * every interrupt route (the eventfds stay registered), the BAR mappings (zapped during the reset and
+   * faulted in again) and every DMA mapping (they live in the IOMMU, not the device). What is lost: the
+   * function's own registers, and messages a masked MSI-X vector held pending. Then the onReset
+   * listeners run (the first that throws is rethrown after all ran).
+   */
   reset(): void {
     this.#gate.check();
     const none = new DdkError('ENOTSUP', `${this.bdf} has no function-level reset the kernel can use (VFIO_DEVICE_FLAGS_RESET unset)`);
@@ -144,6 +160,49 @@ export class VfioDevice implements PciDevice {
       if (code === 'EINVAL' || code === 'ENOTTY' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') throw none;
       throw error;
     }
+    this.#afterReset('function');
+  }
+
+  /**
+   * VFIO_DEVICE_PCI_HOT_RESET: a slot or secondary-bus reset of every function behind the device's
+   * bridge (lib/vfio/vfio-hot-reset.ts says what the kernel needs on each IOMMU path). The same things
+   * survive as for `reset()`; every open device of this process that it reached hears onReset
+   * ({ kind: 'bus' }). Returns the functions it reset. 'ENOTSUP' for a function whose slot and bus cannot
+   * be reset (the root bus); 'EPERM' naming the functions this process does not own.
+   */
+  hotReset(): string[] {
+    this.#gate.check();
+    const fd = this.#opened.deviceFd;
+    const info = hotResetInfo(this.#addon, fd, this.bdf);
+    const open = [...openDevices].filter((d) => d.#addon === this.#addon).map((d) => d.#owner);
+    const plan = planHotReset(info, this.#owner, open);
+    pciHotReset(this.#addon, fd, this.bdf, plan);
+    let first: unknown = null;
+    for (const device of [...openDevices]) {
+      if (device.#addon !== this.#addon || !plan.affected.includes(device.bdf)) continue;
+      try {
+        device.#afterReset('bus');
+      } catch (error) {
+        first ??= error;
+      }
+    }
+    if (first !== null) throw first;
+    return plan.affected;
+  }
+
+  get #owner(): { bdf: string; group: number; groupFd: number | null } {
+    return { bdf: this.bdf, group: this.group, groupFd: this.#opened.groupFd };
+  }
+
+  /** What the library restores after a reset, then the listeners. */
+  #afterReset(kind: ResetEvent['kind']): void {
+    this.#msix?.resetPending();
+    const failed = this.#resetListeners.emit({ kind });
+    if (failed !== null) throw failed;
+  }
+
+  onReset(listener: (event: ResetEvent) => void): () => void {
+    return this.#resetListeners.add(listener);
   }
 
   /**
@@ -155,6 +214,8 @@ export class VfioDevice implements PciDevice {
     this.#gate.closed = true;
     // Before anything else runs (a detach can call back into a driver): BAR accesses now throw ECLOSED.
     for (const region of this.#bars) region?.invalidate();
+    openDevices.delete(this);
+    this.#resetListeners.clear();
     const steps: (() => void)[] = [
       () => this.irq.closeAll(),
       () => this.#events.close(),

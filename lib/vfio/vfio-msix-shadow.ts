@@ -153,6 +153,20 @@ export class VfioMsixShadow {
     this.#functionMask = false;
   }
 
+  /**
+   * The function was reset: its Pending Bits are cleared (a message held back by a mask is lost, as
+   * lib/emu/msix.ts clearPending models it), so fires latched on masked vectors are dropped. The table
+   * itself keeps what the driver wrote: the kernel restored its own entries in the hardware table
+   * around the reset (drivers/pci/msi/msi.c __pci_restore_msix_state), and this shadow is the
+   * library's part of that saved state.
+   */
+  resetPending(): void {
+    for (let v = 0; v < this.vectors; v++) {
+      const line = this.#lines[v];
+      if (line != null && this.#masked(v)) line.clearPending();
+    }
+  }
+
   #masked(vector: number): boolean {
     return this.#functionMask || this.entryMasked(vector);
   }

@@ -45,6 +45,7 @@ t.test('FIXED caps: LEVEL only when INTx Disable does not stick (pre-2.3 device)
     bdf: real.bdf, backend: real.backend, identity: real.identity, config, irq: real.irq, dma: real.dma,
     bar: (i) => real.bar(i), reset: () => real.reset(), get closed() { return real.closed; },
     close: () => real.close(), onClose: (l) => real.onClose(l), [Symbol.dispose]: () => real.close(),
+    onReset: (l) => real.onReset(l), onRemovalRequest: (l) => real.onRemovalRequest(l),
   };
   const h = allocFixed(device);
   const caps = out(0);

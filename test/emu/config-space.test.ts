@@ -156,3 +156,30 @@ t.test('onClose listeners run once on close; unregister works', async (t) => {
   t.equal(a, 1);
   t.equal(b, 0);
 });
+
+t.test('requestRemoval: the removal listeners run while the device is open, then it closes (once)', async (t) => {
+  const dev = createTestDevice({});
+  const order: string[] = [];
+  dev.onRemovalRequest(() => order.push(`removal (closed: ${dev.closed})`));
+  dev.onRemovalRequest(() => { throw new Error('driver failed'); });
+  dev.onClose(() => order.push('closed'));
+  dev.requestRemoval();
+  dev.requestRemoval();
+  t.same(order, ['removal (closed: false)', 'closed'], 'a throwing listener does not keep the device open');
+  t.match(dev.deviceErrors, [{ message: /onRemovalRequest listener threw: Error: driver failed/ }]);
+  t.throws(() => dev.onRemovalRequest(42 as never), TypeError);
+});
+
+t.test('reset runs the onReset listeners with kind function, after the model was reset', async (t) => {
+  const dev = createTestDevice({});
+  const kinds: string[] = [];
+  const off = dev.onReset((e) => kinds.push(e.kind));
+  dev.reset();
+  off();
+  dev.reset();
+  t.same(kinds, ['function']);
+  dev.onReset(() => { throw new Error('driver failed'); });
+  t.throws(() => dev.reset(), { message: 'driver failed' });
+  dev.close();
+  t.throws(() => dev.reset(), { code: 'ECLOSED' });
+});

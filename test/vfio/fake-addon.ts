@@ -2,9 +2,9 @@
  * A scripted addon for the VfioDevice tests: an edu-like device (BAR0 1 MiB, 1 MSI, INTx) behind a
  * type1 container or an iommufd IOAS, recording what reaches the "kernel".
  */
-import type { IrqSet, NativeAddon, RecordWatcherCallback, RegionInfo, WatcherCallback } from '../../lib/native/addon-types.ts';
+import type { HotResetInfo, IrqSet, NativeAddon, RecordWatcherCallback, RegionInfo, WatcherCallback } from '../../lib/native/addon-types.ts';
 import {
-  VFIO_DEVICE_FLAGS_PCI, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE,
+  VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE,
   VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
 } from '../../lib/native/vfio-uapi.ts';
 import { buildConfig } from './fixtures.ts';
@@ -23,6 +23,12 @@ export interface FakeOptions {
   msix?: { count: number; noresize: boolean };
   /** The errno code SET_IRQS fails with for this request, or undefined to accept it (recorded either way). */
   setIrqsError?: (set: IrqSet) => string | undefined;
+  /** VFIO_DEVICE_FLAGS_RESET set and VFIO_DEVICE_RESET succeeding (default: no reset, EINVAL). */
+  resetWorks?: boolean;
+  /** What GET_PCI_HOT_RESET_INFO answers (an errno code throws it); default ENODEV (root bus). */
+  hotResetInfo?: HotResetInfo | string;
+  /** An errno code VFIO_DEVICE_PCI_HOT_RESET fails with (default: it succeeds). */
+  hotResetError?: string;
 }
 
 /** A scripted addon: an edu-like device (BAR0 1 MiB, 1 MSI, INTx) behind a type1 container. */
@@ -31,6 +37,8 @@ export function fakeAddon(o: FakeOptions = {}) {
   const open = new Set<number>();
   const calls: string[] = [];
   const irqSets: IrqSet[] = [];
+  /** The group fds of each VFIO_DEVICE_PCI_HOT_RESET that reached the "kernel". */
+  const hotResets: number[][] = [];
   const maps: { iova: bigint; size: bigint }[] = [];
   const watchers = new Map<number, WatcherCallback>();
   const mapped = new Set<ArrayBuffer>();
@@ -101,7 +109,7 @@ export function fakeAddon(o: FakeOptions = {}) {
     vfioGroupGetStatus: () => ({ flags: 1, viable: o.groupViable ?? true, containerSet: false }),
     vfioGroupSetContainer: () => {},
     vfioGroupGetDeviceFd: (_g: number, bdf: string) => fd(`device ${bdf}`),
-    vfioDeviceGetInfo: () => ({ flags: VFIO_DEVICE_FLAGS_PCI, numRegions: 9, numIrqs: 5 }),
+    vfioDeviceGetInfo: () => ({ flags: VFIO_DEVICE_FLAGS_PCI | (o.resetWorks === true ? VFIO_DEVICE_FLAGS_RESET : 0), numRegions: 9, numIrqs: 5 }),
     vfioDeviceGetRegionInfo: (_fd: number, index: number) => region(index),
     vfioDeviceGetIrqInfo: (_fd: number, index: number) => {
       if (index === 2 && o.msix) {
@@ -118,7 +126,19 @@ export function fakeAddon(o: FakeOptions = {}) {
       const error = o.setIrqsError?.(set);
       if (error !== undefined) throw errno(error);
     },
-    vfioDeviceReset: () => { throw errno('EINVAL'); },
+    vfioDeviceReset: () => {
+      if (o.resetWorks !== true) throw errno('EINVAL');
+      calls.push('reset');
+    },
+    vfioDeviceGetPciHotResetInfo: () => {
+      const info = o.hotResetInfo ?? 'ENODEV';
+      if (typeof info === 'string') throw errno(info);
+      return info;
+    },
+    vfioDevicePciHotReset: (_fd: number, groupFds: number[]) => {
+      if (o.hotResetError !== undefined) throw errno(o.hotResetError);
+      hotResets.push([...groupFds]);
+    },
     regionRead: (_fd: number, ro: bigint, _rs: bigint, offset: number, width: number) => {
       const bytes = ro === 7n << 40n ? config : barBytes;
       let v = 0n;
@@ -155,5 +175,5 @@ export function fakeAddon(o: FakeOptions = {}) {
       return Number(length);
     },
   };
-  return { addon: addon as unknown as NativeAddon, open, calls, irqSets, maps, watchers, mapped, config };
+  return { addon: addon as unknown as NativeAddon, open, calls, irqSets, hotResets, maps, watchers, mapped, config };
 }

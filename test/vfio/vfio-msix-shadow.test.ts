@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { IrqLine } from '../../lib/irq/irq-line.ts';
 import type { IrqSet, NativeAddon, RegionInfo } from '../../lib/native/addon-types.ts';
 import {
-  VFIO_DEVICE_FLAGS_PCI, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_NORESIZE, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ,
+  VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_NORESIZE, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ,
   VFIO_REGION_INFO_FLAG_WRITE,
 } from '../../lib/native/vfio-uapi.ts';
 import { findMsix } from '../../lib/pci/capabilities.ts';
@@ -76,7 +76,7 @@ function fakeAddon() {
     vfioGroupGetStatus: () => ({ flags: 1, viable: true, containerSet: false }),
     vfioGroupSetContainer: () => {},
     vfioGroupGetDeviceFd: () => fd(),
-    vfioDeviceGetInfo: () => ({ flags: VFIO_DEVICE_FLAGS_PCI, numRegions: 9, numIrqs: 5 }),
+    vfioDeviceGetInfo: () => ({ flags: VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET, numRegions: 9, numIrqs: 5 }),
     vfioDeviceGetRegionInfo: (_fd: number, index: number) => region(index),
     vfioDeviceGetIrqInfo: (_fd: number, index: number) => ({
       index, flags: VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, count: index === 2 ? VECTORS : index === 0 ? 1 : 0,
@@ -186,6 +186,34 @@ t.test('Mask bit → line latch, PBA shows latched fires, unmask delivers once',
   t.equal(bar.read64(PBA), 0n, 'PBA clear again');
   dev.irq.detach(VFIO_PCI_MSIX_IRQ_INDEX, 1);
   t.equal(bar.read32(entry(1) + PCI_MSIX_ENTRY_VECTOR_CTRL), PCI_MSIX_ENTRY_CTRL_MASKBIT, 'unrouting masks the entry');
+});
+
+t.test('a reset keeps the table and the routes, and drops what masked vectors held pending (the PBA clears)', async (t) => {
+  const fake = fakeAddon();
+  using dev = open(fake);
+  const bar = dev.bar(0);
+  const masked = new IrqLine('v1');
+  const unmasked = new IrqLine('v2');
+  let fires = 0;
+  masked.setConsumer({ fire: (n) => { fires += n; } });
+  unmasked.setConsumer({ fire: (n) => { fires += n; } });
+  dev.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 1, masked);
+  dev.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 2, unmasked);
+  bar.write32(entry(1) + PCI_MSIX_ENTRY_DATA, 0x4041);
+  bar.write32(entry(1) + PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+  kernelFires(fake, 1);
+  t.equal(bar.read64(PBA), 1n << 1n, 'pending before the reset');
+  const irqSetsBefore = fake.irqSets.length;
+  dev.reset();
+  t.equal(bar.read64(PBA), 0n, 'the reset cleared the pending bit');
+  t.equal(bar.read32(entry(1) + PCI_MSIX_ENTRY_DATA), 0x4041, 'the entry keeps what the driver wrote');
+  t.equal(fake.irqSets.length, irqSetsBefore, 'no SET_IRQS: the eventfds stay registered');
+  bar.write32(entry(1) + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+  await tick();
+  t.equal(fires, 0, 'nothing latched is delivered at unmask');
+  kernelFires(fake, 1);
+  kernelFires(fake, 2);
+  t.equal(fires, 2, 'both routes still deliver');
 });
 
 t.test('Function Mask in Message Control masks every routed line; kept out of the device', async (t) => {
