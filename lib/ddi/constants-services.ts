@@ -99,3 +99,12 @@ export const MMU_PAGEOFFSET = MMU_PAGESIZE - 1;
 /** PCI config space sizes (sys/pci.h PCI_CONF_HDR_SIZE, sys/pcie.h PCIE_CONF_HDR_SIZE). */
 export const PCI_CONF_HDR_SIZE = 256;
 export const PCIE_CONF_HDR_SIZE = 4096;
+
+/**
+ * NDI event names for ddi_get_eventcookie(9F) (sys/sunddi.h: "Event to post to when a devinfo node is
+ * removed", and the reset events).
+ */
+export const DDI_DEVI_REMOVE_EVENT = 'DDI:DEVI_REMOVE';
+export const DDI_DEVI_INSERT_EVENT = 'DDI:DEVI_INSERT';
+export const DDI_DEVI_BUS_RESET_EVENT = 'DDI:DEVI_BUS_RESET';
+export const DDI_DEVI_DEVICE_RESET_EVENT = 'DDI:DEVI_DEVICE_RESET';

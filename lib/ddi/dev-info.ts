@@ -6,12 +6,15 @@
  * (cached), the current type (0 = none), the supported count for that type, how many vectors are
  * allocated and enabled, and the per-inum handle table.
  */
-import type { PciDevice } from '../pci/device.ts';
+import type { PciDevice, ResetEvent } from '../pci/device.ts';
 import {
   PCI_COMMAND, PCI_COMMAND_INVALIDATE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_PARITY,
   PCI_COMMAND_SERR, PCI_COMMAND_SPECIAL, PCI_COMMAND_VGA_PALETTE, PCI_COMMAND_WAIT, PCI_STATUS,
 } from '../pci/regs.ts';
+import { DDI_DEVI_BUS_RESET_EVENT, DDI_DEVI_DEVICE_RESET_EVENT, DDI_DEVI_REMOVE_EVENT } from './constants-services.ts';
 import type { IntrHandle } from './intr-handle.ts';
+import { restoreAfterReset } from './nexus-program.ts';
+import { DipEvents } from './services/dip-events.ts';
 
 /**
  * navail policy. 'device' (default): a device gets every vector it offers (MSI 1 << MMC, MSI-X table
@@ -45,12 +48,30 @@ export class DevInfo {
   msiConfigured = false;
   /** Set when the device closes: hardware is gone, only teardown calls still succeed. */
   closed = false;
+  /** The NDI event callbacks of this node (services/events.ts). */
+  readonly events = new DipEvents();
 
+  /**
+   * The nexus side of the device's lifecycle: a removal request posts DDI_DEVI_REMOVE_EVENT while the
+   * device is still open; a reset re-programs the enabled handles' MSI / MSI-X settings, then posts
+   * DDI_DEVI_DEVICE_RESET_EVENT (reset()) or DDI_DEVI_BUS_RESET_EVENT (a hot reset).
+   */
   constructor(device: PciDevice) {
     this.device = device;
     device.onClose(() => {
       this.closed = true;
     });
+    device.onRemovalRequest(() => this.events.post(DDI_DEVI_REMOVE_EVENT, null));
+    device.onReset((event) => this.#afterReset(event));
+  }
+
+  #afterReset(event: ResetEvent): void {
+    try {
+      restoreAfterReset(this);
+    } catch {
+      // The device went away during the reset: nothing left to program; the removal event follows.
+    }
+    this.events.post(event.kind === 'bus' ? DDI_DEVI_BUS_RESET_EVENT : DDI_DEVI_DEVICE_RESET_EVENT, null);
   }
 
   /** Drops the per-type state once the last handle is freed (B.3 free: the type resets). */

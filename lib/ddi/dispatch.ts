@@ -43,8 +43,9 @@ export class HandlerDispatch implements IrqConsumer {
   fire(): void {
     const h = this.#handle;
     const handler = h.handler;
-    // A delivery scheduled before disable/free lands after it: the vector is gone, drop it.
-    if (h.state !== DDI_IHDL_STATE_ENABLE || handler === null) return;
+    // A delivery scheduled before disable/free — or before the device closed (its removal) — lands
+    // after it: the vector is gone, drop it.
+    if (h.state !== DDI_IHDL_STATE_ENABLE || handler === null || h.dip.closed) return;
     let result: unknown = DDI_INTR_UNCLAIMED;
     try {
       result = handler(h.arg1, h.arg2);

@@ -26,6 +26,7 @@ import * as dmaSync from './dma/dma-sync.ts';
 import * as instance from './services/instance.ts';
 import * as time from './services/time.ts';
 import * as log from './services/log.ts';
+import * as events from './services/events.ts';
 
 export * from './constants.ts';
 export type { Out } from './args.ts';
@@ -80,3 +81,5 @@ export { DRV_USECWAIT_MAX } from './services/time.ts';
 export const { drv_usectohz, drv_hztousec, ddi_get_lbolt, ddi_get_lbolt64, delay, drv_usecwait } = kitCalls('ddi', time);
 export type { DdiLogRecord, DdiLogger } from './services/log.ts';
 export const { cmn_err, dev_err, setDevErrLogger } = kitCalls('ddi', log);
+export type { ddi_callback_id_t, ddi_event_handler_t, ddi_eventcookie_t } from './services/events.ts';
+export const { ddi_get_eventcookie, ddi_add_event_handler, ddi_remove_event_handler } = kitCalls('ddi', events);

@@ -18,7 +18,8 @@ import {
   PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE,
 } from '../pci/regs.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
-import { DDI_IHDL_STATE_ENABLE, DDI_INTR_TYPE_FIXED, DDI_INTR_TYPE_MSI } from './constants.ts';
+import { DDI_IHDL_STATE_ENABLE, DDI_INTR_TYPE_FIXED, DDI_INTR_TYPE_MSI, DDI_INTR_TYPE_MSIX } from './constants.ts';
+import type { DevInfo } from './dev-info.ts';
 import type { IntrHandle } from './intr-handle.ts';
 import { msiMessage, msixMessage } from './msi-message.ts';
 
@@ -217,4 +218,33 @@ export function undupVector(dup: IntrHandle): void {
   const msix = requireMsix(device);
   writeMsixMask(device, msix, dup.inum, true);
   writeMsixMessage(device, msix, dup.inum, 0n, 0);
+}
+
+/**
+ * After a reset of the function: the capability programming of every enabled handle written again —
+ * MSI: MME, address, data, the enabled vectors unmasked, Enable; MSI-X: each enabled entry's message
+ * (a dup's: its original's), unmasked, Enable. ddi_intr_alloc(9F) NOTES: a reset "could cause a device
+ * driver to lose any MSI and MSI-X interrupt usage settings that have been applied". The routing is the
+ * backend's and survives a reset (the host kernel restores its own MSI state, pci_restore_msi_state);
+ * FIXED needs nothing (the kernel restores Command, INTx Disable included). Throws when the device is
+ * gone; the caller then has nothing to restore.
+ */
+export function restoreAfterReset(dip: DevInfo): void {
+  const enabled = [...dip.byInum, ...dip.dups.values()].filter((h): h is IntrHandle => h !== null && h.state === DDI_IHDL_STATE_ENABLE);
+  if (enabled.length === 0) return;
+  const device = dip.device;
+  if (dip.currentType === DDI_INTR_TYPE_MSI && dip.msiConfigured) {
+    const msi = requireMsi(device);
+    configureMsi(device, msi, dip.allocated);
+    for (const h of enabled) writeMsiMask(device, msi, h.inum, false);
+    setMsiEnable(device, msi, true);
+  } else if (dip.currentType === DDI_INTR_TYPE_MSIX) {
+    const msix = requireMsix(device);
+    for (const h of enabled) {
+      if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
+      else programMsixMessage(device, msix, h.inum);
+      writeMsixMask(device, msix, h.inum, false);
+    }
+    setMsixEnable(device, msix, true);
+  }
 }

@@ -5,7 +5,8 @@
  * routes its legacy interrupt (Interrupt Line ← the platform vector, bus.cc ConfigureLegacyIrqs),
  * probes its BARs and capability lists and starts it with every interrupt mode off (InitInterrupts).
  * It owns what the protocol refuses drivers: the header, the MSI/MSI-X capabilities' programming,
- * the legacy interrupt handling. When the device closes, the record goes with it.
+ * the legacy interrupt handling. When the device closes, the record goes with it, and so does the
+ * server end of every protocol connection to it: each client end asserts ZX_CHANNEL_PEER_CLOSED.
  */
 import type { PciDevice } from '../../pci/device.ts';
 import type { MsiLayout, MsixLayout } from '../../pci/capabilities.ts';
@@ -18,6 +19,7 @@ import {
 import { ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_IOMMU_TYPE_DUMMY } from '../constants/options.ts';
 import { ZX_ERR_OUT_OF_RANGE, ZX_OK } from '../constants/status.ts';
 import { getHandle } from '../kernel/handle-table.ts';
+import type { ChannelObject } from '../objects/channel.ts';
 import type { PlatformAttachment } from '../platform/platform.ts';
 import { zx_bti_create, zx_iommu_create } from '../syscalls/dma.ts';
 import { zx_handle_close } from '../syscalls/handle.ts';
@@ -62,6 +64,8 @@ export class BusDevice implements IrqContext {
   readonly info: pci_device_info_t;
   readonly irqs: DeviceIrqs;
   #msixTableVmo = 0;
+  /** The client ends of the protocol connections served for this function (pci.ts). */
+  readonly #clients = new Set<ChannelObject>();
 
   /** The function's bus record, created on first use. TypeError for something that is not a PciDevice. */
   static of(device: PciDevice): BusDevice {
@@ -151,7 +155,14 @@ export class BusDevice implements IrqContext {
     return vmo.value;
   }
 
+  /** A connection (a new Pci) to this function: its client end is told when the device goes. */
+  connect(client: ChannelObject): void {
+    this.#clients.add(client);
+  }
+
   #release(): void {
+    for (const client of this.#clients) client.closePeer();
+    this.#clients.clear();
     this.irqs.release();
     if (this.#msixTableVmo !== 0) zx_handle_close(this.#msixTableVmo);
     this.config.close();

@@ -15,12 +15,17 @@
  *
  * Statuses are the bus driver's (fidl.cc, device.h, device_irqs.cc); where this file adds one it says
  * so. Every method of a Pci whose device was closed returns ZX_ERR_PEER_CLOSED, as a FIDL call does
- * once the bus's end of the channel is gone. A JS value of the wrong type throws TypeError (the
+ * once the bus's end of the channel is gone, and the connection's client end (`client_end`) asserts
+ * ZX_CHANNEL_PEER_CLOSED: what a driver waiting on a port hears when its device is removed (an
+ * interrupt destroyed while bound to a port queues nothing, interrupt_dispatcher.cc Destroy). A JS value of the wrong type throws TypeError (the
  * tier's argument rule, lib/zircon/args.ts).
  */
 import type { PciDevice } from '../../pci/device.ts';
 import { out, u32 } from '../args.ts';
 import { ZX_RSRC_KIND_IOPORT } from '../constants/options.ts';
+import { ZX_DEFAULT_CHANNEL_RIGHTS } from '../constants/rights.ts';
+import { addHandle } from '../kernel/handle-table.ts';
+import { ChannelObject } from '../objects/channel.ts';
 import {
   ZX_ERR_ACCESS_DENIED, ZX_ERR_BAD_STATE, ZX_ERR_INVALID_ARGS, ZX_ERR_NOT_FOUND, ZX_ERR_NOT_SUPPORTED, ZX_ERR_OUT_OF_RANGE,
   ZX_ERR_PEER_CLOSED, ZX_OK,
@@ -55,6 +60,7 @@ function bool(name: string, value: unknown): boolean {
 
 export class Pci {
   readonly #bus: BusDevice;
+  readonly #channel = new ChannelObject();
 
   /**
    * `ddk::Pci pci(parent)`: the protocol on `device`; every Pci of one device shares its bus record
@@ -64,11 +70,25 @@ export class Pci {
    */
   constructor(device: PciDevice) {
     this.#bus = BusDevice.of(device);
+    this.#bus.connect(this.#channel);
   }
 
   /** ddk::Pci::is_valid: the bus still serves the device (false once it was closed). */
   is_valid(): boolean {
     return !this.#bus.closed;
+  }
+
+  /**
+   * Ours (the channel a `ddk::Pci` wraps, as fidl::ClientEnd::channel gives it): a new handle to this
+   * connection's client end, owned by the caller, with the default channel rights. Wait on it — or
+   * zx_object_wait_async it to a port — for ZX_CHANNEL_PEER_CLOSED, asserted when the bus drops the
+   * device (its removal, or close). Works after that too, so a late waiter still sees the signal.
+   */
+  client_end(outChannel: Out<number> | null): number {
+    const o = out<number>('out_channel', outChannel);
+    if (o === null) return ZX_ERR_INVALID_ARGS;
+    o.value = addHandle(this.#channel, ZX_DEFAULT_CHANNEL_RIGHTS);
+    return ZX_OK;
   }
 
   GetDeviceInfo(outInfo: Out<pci_device_info_t> | null): number {
