@@ -31,8 +31,12 @@ export const E1000_IVAR = 0x000e4;
 export const E1000_ICR_LSC = 1 << 2;
 /** Receive queue 0 (routed by IVAR RxQ0 under MSI-X). */
 export const E1000_ICR_RXQ0 = 1 << 20;
+/** Transmit queue 0 (routed by IVAR TxQ0, bits 11:8). */
+export const E1000_ICR_TXQ0 = 1 << 22;
 /** An IVAR entry's valid bit; its low 3 bits name the MSI-X vector (E1000_IVAR_INT_ALLOC_VALID). */
 export const E1000_IVAR_VALID = 0x8;
+/** Where IVAR's TxQ0 entry starts (RxQ0 is bits 3:0, RxQ1 7:4, TxQ0 11:8). */
+export const E1000_IVAR_TXQ0_SHIFT = 8;
 /** QEMU hw/net/e1000e.c: E1000E_MMIO_SIZE, E1000E_MSIX_SIZE (BAR3), E1000E_MSIX_VEC_NUM. */
 export const E1000E_MMIO_SIZE = 128 * 1024;
 export const E1000E_MSIX_BAR = 3;
@@ -52,4 +56,10 @@ export function ack(bar: PciRegion): number {
 export function quiet(bar: PciRegion): void {
   bar.write32(E1000_IMC, 0xffffffff);
   ack(bar);
+}
+
+/** RxQ0 → MSI-X vector `rx`, TxQ0 → vector `tx`, both causes unmasked: ICS of RXQ0 / TXQ0 raises them. */
+export function routeQueues(bar: PciRegion, rx: number, tx: number): void {
+  bar.write32(E1000_IVAR, (E1000_IVAR_VALID | rx) | ((E1000_IVAR_VALID | tx) << E1000_IVAR_TXQ0_SHIFT));
+  bar.write32(E1000_IMS, E1000_ICR_RXQ0 | E1000_ICR_TXQ0);
 }

@@ -3,7 +3,7 @@
  * JavaScript on the host: the library is imported only through package specifiers ('vfio-ddk',
  * 'vfio-ddk/vfio'), which resolve to dist/, so there is exactly one instance of every module.
  */
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IrqLine } from 'vfio-ddk';
 
@@ -120,6 +120,65 @@ export function vfioMsixInterruptCount(bdf: string, vector: number): number | nu
 /** Open file descriptors of this process. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * What this process holds of VFIO: the targets of its fds that are VFIO, iommufd or eventfd fds
+ * (/proc/self/fd), its mappings of VFIO devices — BARs, by their anon inode or cdev (/proc/self/maps) —
+ * and its locked memory in kB (VmLck: the DMA buffers, /proc/self/status). Compare with a snapshot.
+ */
+export function vfioFootprint(): { fds: string[]; maps: number; lockedKb: number } {
+  const fds: string[] = [];
+  for (const name of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${name}`);
+      if (/vfio|iommu|eventfd/.test(target)) fds.push(target);
+    } catch { /* closed meanwhile (the readdir's own fd) */ }
+  }
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /vfio-device|\/dev\/vfio/.test(l)).length;
+  const locked = /VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return { fds: fds.sort(), maps, lockedKb: Number(locked?.[1] ?? -1) };
+}
+
+/** The sysfs folder of a PCI function. */
+export function sysfsDevice(bdf: string): string {
+  return `/sys/bus/pci/devices/${bdf}`;
+}
+
+/** Polls until `cond` holds (pciehp works asynchronously) or `ms` pass; resolves whether it held. */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** The -device string as device_add's arguments: "e1000e,id=ddkdev0" → { driver, id, bus }. */
+export function deviceAddArgs(spec: string, bus: string): Record<string, string> {
+  const [driver, ...props] = spec.split(',');
+  const args: Record<string, string> = { driver: driver ?? '' };
+  for (const p of props) {
+    const eq = p.indexOf('=');
+    if (eq > 0) args[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return { ...args, bus };
+}
+
+/**
+ * device_add of a device removed with device_del: pciehp finds it again at the same BDF, and it is
+ * bound to vfio-pci as init.sh binds it (a hot-added function gets its default driver first). Resolves
+ * whether it is back on vfio-pci.
+ */
+export async function plugBack(device: GuestDevice): Promise<boolean> {
+  await qmp('device_add', deviceAddArgs(device.spec, device.bus));
+  const dev = sysfsDevice(device.bdf);
+  if (!(await until(() => existsSync(dev), 15_000))) return false;
+  if (existsSync(`${dev}/driver`)) writeFileSync(`${dev}/driver/unbind`, device.bdf);
+  writeFileSync(`${dev}/driver_override`, 'vfio-pci');
+  writeFileSync('/sys/bus/pci/drivers_probe', device.bdf);
+  return existsSync(`${dev}/driver`) && readlinkSync(`${dev}/driver`).split('/').at(-1) === 'vfio-pci';
 }
 
 /**

@@ -9,7 +9,7 @@
  *   npm run test:hw -- hw-tests/edu-vfio-device.test.ts   only these files
  *   npm run test:hw -- --kernel debian                one kernel (repeatable: debian, iommufd, PATH)
  *   npm run test:hw -- --timeout 300                  limit per guest run in seconds (default 480)
- *   npm run test:hw -- --device pci-testdev           extra QEMU devices instead of the default e1000e
+ *   npm run test:hw -- --device pci-testdev           extra QEMU devices instead of the default two e1000e
  *                                                     (repeatable; none for none; with --qemu-arg ARG and
  *                                                     --qemu PATH as for vfio-ddk guest)
  *
@@ -28,7 +28,7 @@ import { PROJECT_ROOT, ensureGuestImage, parseKernelChoice } from './guest/setup
 const HW_DIR = join(PROJECT_ROOT, 'hw-tests');
 const OUT_DIR = join(PROJECT_ROOT, '.cache/hw-tests');
 const TSC = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
-const DEFAULT_EXTRA_DEVICES = ['e1000e'];
+const DEFAULT_EXTRA_DEVICES = ['e1000e', 'e1000e'];
 const log = (m) => process.stderr.write(`[test:hw] ${m}\n`);
 
 function parseArgs(argv) {
@@ -54,8 +54,8 @@ function parseArgs(argv) {
     else o.files.push(a);
   }
   if (o.kernels.length === 0) o.kernels.push('debian', 'iommufd');
-  // An e1000e on its own root port unless devices are named (hw-tests/e1000e.test.ts and
-  // qmp-hotplug.test.ts use it; about 3 s per kernel): "--device none" for none.
+  // Two e1000e, each on its own root port, unless devices are named (hw-tests/e1000e, qmp-hotplug and
+  // hot-reset use the first; surprise-removal removes both while open): "--device none" for none.
   if (o.extraDevices.length === 0) o.extraDevices.push(...DEFAULT_EXTRA_DEVICES);
   o.extraDevices = o.extraDevices.filter((d) => d !== 'none');
   return o;
