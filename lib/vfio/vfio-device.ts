@@ -38,7 +38,7 @@ import { VfioMsixShadow } from './vfio-msix-shadow.ts';
 import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
 import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
 import { errnoCode } from './vfio-diagnostics.ts';
-import { hotResetInfo, pciHotReset, planHotReset } from './vfio-hot-reset.ts';
+import { hotResetInfo, pciHotReset, planHotReset, type HotResetOwner } from './vfio-hot-reset.ts';
 
 /** The process's open devices: a hot reset takes the group fds of every function it reaches from here. */
 const openDevices = new Set<VfioDevice>();
@@ -141,13 +141,10 @@ export class VfioDevice implements PciDevice {
   }
 
   /**
-   * VFIO_DEVICE_RESET (FLR or another reset method the kernel found); 'ENOTSUP' when there is none.
-   * What survives (Linux vfio_pci_ioctl_reset → pci_try_reset_function, which saves the config space
-   * and MSI/MSI-X state before and restores it after): Command, BARs, the capabilities the kernel owns,
-   * every interrupt route (the eventfds stay registered), the BAR mappings (zapped during the reset and
-   * faulted in again) and every DMA mapping (they live in the IOMMU, not the device). What is lost: the
-   * function's own registers, and messages a masked MSI-X vector held pending. Then the onReset
-   * listeners run (the first that throws is rethrown after all ran).
+   * VFIO_DEVICE_RESET (FLR or another method the kernel found); 'ENOTSUP' when there is none. The kernel
+   * saves and restores config space and its MSI/MSI-X state around it (pci_try_reset_function); the
+   * eventfd routes, BAR and DMA mappings stay; the function's registers and masked vectors' pending
+   * fires are lost. Then the onReset listeners run (the first that throws is rethrown after all ran).
    */
   reset(): void {
     this.#gate.check();
@@ -190,7 +187,7 @@ export class VfioDevice implements PciDevice {
     return plan.affected;
   }
 
-  get #owner(): { bdf: string; group: number; groupFd: number | null } {
+  get #owner(): HotResetOwner {
     return { bdf: this.bdf, group: this.group, groupFd: this.#opened.groupFd };
   }
 

@@ -11,11 +11,12 @@ import t from 'tap';
 import {
   DDI_DEVI_BUS_RESET_EVENT, DDI_DEVI_DEVICE_RESET_EVENT, DDI_DEVI_INSERT_EVENT, DDI_DEVI_REMOVE_EVENT, DDI_FAILURE,
   DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_TYPE_MSI, DDI_INTR_TYPE_MSIX, DDI_SUCCESS, ddi_add_event_handler,
-  ddi_dev_info, ddi_get_eventcookie, ddi_intr_add_handler, ddi_intr_alloc, ddi_intr_clr_mask, ddi_intr_disable, ddi_intr_enable,
+  ddi_dev_info, ddi_get_eventcookie, ddi_intr_add_handler, ddi_intr_alloc, ddi_intr_clr_mask, ddi_intr_disable, ddi_intr_dup_handler,
+  ddi_intr_enable,
   ddi_intr_free, ddi_intr_get_pending, ddi_intr_remove_handler, ddi_remove_event_handler, type ddi_callback_id_t,
   type ddi_eventcookie_t, type ddi_intr_handle_t,
 } from 'vfio-ddk/ddi';
-import { createTestDevice } from 'vfio-ddk/emu';
+import { createTestDevice, type EmuPciDevice } from 'vfio-ddk/emu';
 import { findMsi, findMsix } from '../../lib/pci/capabilities.ts';
 import {
   PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR, PCI_MSIX_ENTRY_VECTOR_CTRL,
@@ -54,7 +55,7 @@ t.test('removal: the REMOVE event runs while the device is open, then no handler
   await turn();
   t.same(runs, [0], 'the handler runs before the removal');
   raiseMsix(device, 1); // scheduled on the loop, not yet delivered
-  device.requestRemoval();
+  (device as EmuPciDevice).requestRemoval();
   t.same(seen, [[true, true, 'soft', null, false]], 'handler(dip, cookie, arg, impl_data) while the device was still open');
   await turn();
   t.same(runs, [0], 'the fire scheduled before the removal is dropped');
@@ -106,6 +107,28 @@ t.test('reset: the nexus re-programs lost MSI-X settings, then posts DEVICE_RESE
   raiseMsix(device, 0);
   await turn();
   t.same(runs.sort(), [0, 1], 'both handlers run after the reset');
+});
+
+t.test('reset: an enabled MSI-X dup gets its original\'s message again', async (t) => {
+  const device = testDevice(t, { msix: { vectors: 8 } });
+  const runs: number[] = [];
+  const [org] = enabled(device, DDI_INTR_TYPE_MSIX, 1, runs) as [ddi_intr_handle_t];
+  const dup = out<ddi_intr_handle_t | null>(null);
+  t.equal(ddi_intr_dup_handler(org, 5, dup), DDI_SUCCESS);
+  t.equal(ddi_intr_enable(dup.value), DDI_SUCCESS);
+  const msix = findMsix(device.config);
+  if (msix === null) throw new Error('no MSI-X');
+  const table = device.bar(msix.tableBar);
+  const entry5 = msix.tableOffset + 16 * 5;
+  const data = table.read32(entry5 + PCI_MSIX_ENTRY_DATA);
+  table.write32(entry5 + PCI_MSIX_ENTRY_VECTOR_CTRL, 1);
+  table.write32(entry5 + PCI_MSIX_ENTRY_DATA, 0);
+  device.reset();
+  t.equal(table.read32(entry5 + PCI_MSIX_ENTRY_DATA), data, 'the dup entry carries the original\'s data again');
+  t.equal(table.read32(entry5 + PCI_MSIX_ENTRY_VECTOR_CTRL), 0, 'unmasked');
+  raiseMsix(device, 5);
+  await turn();
+  t.same(runs, [0], 'a fire on the dup entry runs the original\'s handler');
 });
 
 t.test('reset with MSI (per-vector masking): MME, message, mask bits and Enable written again', async (t) => {
