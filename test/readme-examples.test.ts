@@ -44,5 +44,8 @@ blocks.forEach((code, i) => {
     if (code.includes("console.log(`vector ${i}")) t.match(output, /vector 2: my-softc 2/);
     if (code.includes('Interrupt.virtual()')) t.match(output, /ZX_ERR_BAD_STATE/);
     if (code.includes('replayTrace(file)')) t.match(output, /0000:\d\d:\d\d\.\d edu: FACTORIAL read 1×, written 1×\nreplay equal: true null/);
+    if (code.includes('nic.requestRemoval()')) {
+      t.match(output, /removal requested; device still open: true\ninterrupt wait: ZX_ERR_CANCELED\nport wait: ZX_OK key 2 peer closed: true/);
+    }
   });
 });
