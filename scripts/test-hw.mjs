@@ -8,7 +8,7 @@
  *   npm run test:hw                                   every hw-tests/**\/*.test.ts on both kernels
  *   npm run test:hw -- hw-tests/edu-vfio-device.test.ts   only these files
  *   npm run test:hw -- --kernel debian                one kernel (repeatable: debian, iommufd, PATH)
- *   npm run test:hw -- --timeout 300                  limit per guest run in seconds (default 480)
+ *   npm run test:hw -- --timeout 300                  limit per guest run in seconds (default 720)
  *   npm run test:hw -- --device pci-testdev           extra QEMU devices instead of the default two e1000e
  *                                                     (repeatable; none for none; with --qemu-arg ARG and
  *                                                     --qemu PATH as for vfio-ddk guest)
@@ -32,7 +32,7 @@ const DEFAULT_EXTRA_DEVICES = ['e1000e', 'e1000e'];
 const log = (m) => process.stderr.write(`[test:hw] ${m}\n`);
 
 function parseArgs(argv) {
-  const o = { files: [], timeoutMs: 480_000, kernels: [], extraDevices: [], qemuArgs: [], qemu: undefined };
+  const o = { files: [], timeoutMs: 720_000, kernels: [], extraDevices: [], qemuArgs: [], qemu: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--timeout') {
