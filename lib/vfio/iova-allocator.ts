@@ -29,6 +29,11 @@ interface UsablePages {
   readonly last: number;
 }
 
+/** `page` rounded up to a multiple of `align` pages (a power of two). */
+function alignUp(page: number, align: number): number {
+  return align === 1 ? page : Math.ceil(page / align) * align;
+}
+
 function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
 }
@@ -94,16 +99,15 @@ export class IovaAllocator {
    * at or above `minPage`, ending at or below `lastPage`. Returns the first page.
    */
   allocPages(pages: number, lastPage: number, minPage = 0, alignPages = 1): number {
-    const up = (p: number): number => (alignPages === 1 ? p : Math.ceil(p / alignPages) * alignPages);
     const firsts = this.#firsts;
     const ends = this.#ends;
     for (const range of this.#usable) {
-      let candidate = up(range.first > minPage ? range.first : minPage);
+      let candidate = alignUp(range.first > minPage ? range.first : minPage, alignPages);
       const last = range.last < lastPage ? range.last : lastPage;
       for (let i = 0; i < firsts.length; i++) {
         if ((ends[i] as number) <= candidate) continue;
         if (candidate + pages <= (firsts[i] as number)) break;
-        candidate = up(ends[i] as number);
+        candidate = alignUp(ends[i] as number, alignPages);
       }
       if (candidate + pages - 1 <= last) {
         this.#insert(candidate, pages);
@@ -145,10 +149,16 @@ export class IovaAllocator {
   /** `release` in pages. */
   releasePages(first: number, pages: number): void {
     const firsts = this.#firsts;
+    const ends = this.#ends;
     for (let i = 0; i < firsts.length; i++) {
-      if (firsts[i] === first && this.#ends[i] === first + pages) {
-        firsts.splice(i, 1);
-        this.#ends.splice(i, 1);
+      if (firsts[i] === first && ends[i] === first + pages) {
+        // Shifted in place: splice would return a new (removed-elements) array on every free.
+        for (let j = i + 1; j < firsts.length; j++) {
+          firsts[j - 1] = firsts[j] as number;
+          ends[j - 1] = ends[j] as number;
+        }
+        firsts.pop();
+        ends.pop();
         return;
       }
     }

@@ -36,18 +36,32 @@ function checkMask(mask: bigint): void {
 
 /** A live mapping, in IOMMU pages: its own bookkeeping and what the caller gets, one object. */
 class Live implements DmaMapping {
-  readonly iova: bigint;
   readonly size: number;
   readonly first: number;
   readonly pages: number;
   readonly #dma: VfioDma;
+  /** The IOVA as a bigint, made when first read (a map + unmap that never reads it allocates none). */
+  #iova: bigint | undefined;
+  /** Its index in the owner's live list; −1 once unmapped. Private, so a caller cannot corrupt the list. */
+  #slot = -1;
 
-  constructor(dma: VfioDma, iova: bigint, size: number, first: number, pages: number) {
+  static slotOf(live: Live): number {
+    return live.#slot;
+  }
+
+  static setSlot(live: Live, slot: number): void {
+    live.#slot = slot;
+  }
+
+  constructor(dma: VfioDma, size: number, first: number, pages: number) {
     this.#dma = dma;
-    this.iova = iova;
     this.size = size;
     this.first = first;
     this.pages = pages;
+  }
+
+  get iova(): bigint {
+    return (this.#iova ??= this.#dma.iovaOf(this.first));
   }
 
   /** Unmaps it (idempotent). A bound function, like every backend's, so `t.teardown(m.unmap)` works. */
@@ -61,8 +75,8 @@ class LiveBuffer extends Live implements DmaBuffer {
   readonly bytes: Uint8Array;
   readonly #free: () => void;
 
-  constructor(dma: VfioDma, iova: bigint, size: number, first: number, pages: number, buffer: ArrayBuffer, free: () => void) {
-    super(dma, iova, size, first, pages);
+  constructor(dma: VfioDma, size: number, first: number, pages: number, buffer: ArrayBuffer, free: () => void) {
+    super(dma, size, first, pages);
     this.bytes = new Uint8Array(buffer);
     this.#free = free;
   }
@@ -91,7 +105,8 @@ export class VfioDma implements PciDma {
   /** The IOMMU's mapping granule (at least 4 KiB), as a number and as a bigint. */
   readonly #page: number;
   readonly #pageBig: bigint;
-  readonly #live = new Set<Live>();
+  /** Live mappings, each at its `slot` (swap-remove: no hashing, no allocation per map). */
+  readonly #live: Live[] = [];
   #mask: bigint;
   /** The last page at or below the mask: allocations end there. */
   #maskLastPage: number;
@@ -126,7 +141,7 @@ export class VfioDma implements PciDma {
 
   /** Live mappings (alloc'd buffers included). */
   get mappings(): number {
-    return this.#live.size;
+    return this.#live.length;
   }
 
   alloc(size: number, options?: { hugepage?: boolean }): DmaBuffer {
@@ -152,8 +167,8 @@ export class VfioDma implements PciDma {
       this.#addon.dmaFree(buffer);
       throw error;
     }
-    const live = new LiveBuffer(this, this.#iovaOf(first), allocation.size, first, pages, buffer, () => this.#addon.dmaFree(buffer));
-    this.#live.add(live);
+    const live = new LiveBuffer(this, allocation.size, first, pages, buffer, () => this.#addon.dmaFree(buffer));
+    this.#track(live);
     return live;
   }
 
@@ -171,12 +186,13 @@ export class VfioDma implements PciDma {
       throw new RangeError(`dma.map: ${size} bytes round up to ${pages * this.#page}, more than the memory's ${memory.bytes.length}`);
     }
     const first = this.#mapPages(memory.vaddr, pages, options.iova, options.read ?? true, options.write ?? true, options);
-    const live = new Live(this, this.#iovaOf(first), pages * this.#page, first, pages);
-    this.#live.add(live);
+    const live = new Live(this, pages * this.#page, first, pages);
+    this.#track(live);
     return live;
   }
 
-  #iovaOf(first: number): bigint {
+  /** @internal (Live.iova): the byte address of IOVA page `first`. */
+  iovaOf(first: number): bigint {
     const bytes = first * this.#page;
     return bytes <= Number.MAX_SAFE_INTEGER ? BigInt(bytes) : BigInt(first) * this.#pageBig;
   }
@@ -229,12 +245,30 @@ export class VfioDma implements PciDma {
     return this.#iovas.allocPages(pages, lastPage, minPage, alignPages);
   }
 
+  #track(live: Live): void {
+    Live.setSlot(live, this.#live.length);
+    this.#live.push(live);
+  }
+
+  /** False when `live` was already dropped. */
+  #untrack(live: Live): boolean {
+    const at = Live.slotOf(live);
+    if (at < 0) return false;
+    const last = this.#live.pop() as Live;
+    if (last !== live) {
+      this.#live[at] = last;
+      Live.setSlot(last, at);
+    }
+    Live.setSlot(live, -1);
+    return true;
+  }
+
   /**
    * @internal (Live.unmap): unmaps (if the device is still open), releases the IOVA and the memory.
    * Idempotent.
    */
   drop(live: Live): void {
-    if (!this.#live.delete(live)) return;
+    if (!this.#untrack(live)) return;
     try {
       this.#iommu.unmap(u64(live.first, this.#page), u64(live.pages, this.#page));
     } finally {
@@ -245,7 +279,7 @@ export class VfioDma implements PciDma {
 
   /** Device close: unmap and free everything (the IOMMU fd is closed after this). */
   closeAll(): void {
-    for (const live of [...this.#live]) {
+    for (const live of this.#live.slice()) {
       try {
         this.drop(live);
       } catch {

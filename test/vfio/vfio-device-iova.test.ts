@@ -19,6 +19,10 @@ t.test('first fit from page 1, no overlaps, released ranges reused', async (t) =
   t.equal(a.alloc(2n * PAGE), 0x6000n, 'a hole too small is skipped');
   a.release(0x1234000n, PAGE);
   t.equal(a.used.length, 4, 'releasing an unknown range changes nothing');
+  t.same(a.used.map((r) => r.start), [0x1000n, 0x2000n, 0x5000n, 0x6000n], 'kept sorted');
+  a.release(0x1000n, PAGE);
+  a.release(0x5000n, PAGE);
+  t.same(a.used, [{ start: 0x2000n, end: 0x4000n }, { start: 0x6000n, end: 0x8000n }], 'released from the front and the middle');
 });
 
 t.test('the DMA mask bounds allocation: ENOSPC when nothing fits', async (t) => {
