@@ -15,8 +15,7 @@
  */
 import t from 'tap';
 import {
-  PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, VFIO_PCI_MSIX_IRQ_INDEX, findMsix,
-  type ResetEvent,
+  VFIO_PCI_MSIX_IRQ_INDEX, type ResetEvent,
 } from 'vfio-ddk';
 import { openVfioDevice } from 'vfio-ddk/vfio';
 import {
@@ -27,6 +26,7 @@ import {
 import { E1000_ICR_RXQ0, E1000_ICS, E1000_IMS, ack, quiet, routeQueues } from './e1000e-regs.ts';
 import { LineProbe, expectedIommu, guestBdf, guestDevices, qmp } from './helpers.ts';
 import { Calls, out } from './kit-helpers.ts';
+import { keptAcrossReset } from './reset-checks.ts';
 
 const e1000e = guestDevices().find((d) => d.bus !== 'pcie.0' && d.vendorDevice === '8086:10d3');
 
@@ -76,12 +76,7 @@ if (e1000e === undefined) {
     t.comment(`VFIO_DEVICE_PCI_HOT_RESET of ${e1000e.bdf} (${dev.iommuKind}${expectedIommu() === null ? '' : `, expected ${expectedIommu()}`}): ${ms.toFixed(0)} ms`);
 
     t.equal(bar.read32(E1000_IMS), 0, 'the device lost its own registers (IMS back to 0)');
-    const command = dev.config.read16(PCI_COMMAND);
-    t.equal(command & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 'Command restored by the kernel');
-    const msix = findMsix(dev.config);
-    t.ok(msix !== null && (dev.config.read16(msix.offset + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE) !== 0, 'MSI-X still enabled');
-    t.equal(dev.irq.activeIndex, VFIO_PCI_MSIX_IRQ_INDEX, 'the eventfd routes are still registered');
-    t.equal(dev.dma.mappings, mappings, 'the IOMMU mappings are still there');
+    keptAcrossReset(t, dev, mappings, 'the IOMMU mappings are still there');
     t.ok(buffer.bytes.every((b) => b === 0x5a), 'and the DMA buffer still holds its data');
 
     routeQueues(bar, 0, 0); // the driver's part: its registers again

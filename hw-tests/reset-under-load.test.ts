@@ -11,8 +11,7 @@
  */
 import t from 'tap';
 import {
-  NVME_CSTS_RDY, NVME_REG, NvmeDriver, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE,
-  VFIO_PCI_MSIX_IRQ_INDEX, findMsix, type ResetEvent,
+  NVME_CSTS_RDY, NVME_REG, NvmeDriver, type ResetEvent,
 } from 'vfio-ddk';
 import { openVfioDevice } from 'vfio-ddk/vfio';
 import {
@@ -25,6 +24,7 @@ import {
 } from 'vfio-ddk/ddi';
 import { guestBdf, skipReason } from './helpers.ts';
 import { out } from './kit-helpers.ts';
+import { keptAcrossReset } from './reset-checks.ts';
 
 const SERIAL = 'deadbeef';
 const bdf = guestBdf('nvme');
@@ -55,12 +55,7 @@ if (bdf === null) {
     // QEMU 7.2's FLR (nvme_pci_reset → nvme_ctrl_reset(NVME_RESET_FUNCTION)) keeps AQA / ASQ / ACQ,
     // as lib/emu/nvme.ts models it; the driver writes them again anyway (§7.6.1 step 2).
     t.comment(`after the FLR AQA = 0x${bar.read32(NVME_REG.AQA).toString(16)}, ASQ = 0x${bar.read64(NVME_REG.ASQ).toString(16)}`);
-    const command = device.config.read16(PCI_COMMAND);
-    t.equal(command & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 'Command restored by the kernel');
-    const msix = findMsix(device.config);
-    t.ok(msix !== null && (device.config.read16(msix.offset + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE) !== 0, 'MSI-X still enabled');
-    t.equal(device.irq.activeIndex, VFIO_PCI_MSIX_IRQ_INDEX, 'the eventfd routes are still registered');
-    t.equal(device.dma.mappings, mappings, 'the admin queues are still mapped');
+    keptAcrossReset(t, device, mappings, 'the admin queues are still mapped');
 
     await nvme.reset(); // the driver's part: §7.6.1 on the same queues
     t.equal(bar.read64(NVME_REG.ASQ), asq, 'the admin SQ is back at the same IOVA');

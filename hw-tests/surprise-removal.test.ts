@@ -19,8 +19,7 @@ import { existsSync } from 'node:fs';
 import { openVfioDevice, type VfioDevice } from 'vfio-ddk/vfio';
 import {
   PCI_INTERRUPT_MODE_MSI_X, Pci, ZX_CHANNEL_PEER_CLOSED, ZX_ERR_CANCELED, ZX_ERR_PEER_CLOSED, ZX_OK, ZX_PKT_TYPE_INTERRUPT,
-  ZX_PKT_TYPE_SIGNAL_ONE, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, zx_handle_close, zx_interrupt_ack, zx_interrupt_bind,
-  zx_interrupt_wait, zx_object_wait_async, zx_port_create, zx_port_wait, type zx_port_packet_t,
+  ZX_PKT_TYPE_SIGNAL_ONE, ZX_TIME_INFINITE, zx_handle_close, zx_interrupt_ack, zx_interrupt_wait, zx_port_wait, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import {
   DDI_DEVI_REMOVE_EVENT, DDI_FAILURE, DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_TYPE_MSIX, DDI_SUCCESS,
@@ -31,9 +30,8 @@ import {
 import { E1000_ICR_RXQ0, E1000_ICR_TXQ0, E1000_ICS, ack, quiet, routeQueues } from './e1000e-regs.ts';
 import { guestDevices, plugBack, qmp, sysfsDevice, until, vfioFootprint, type GuestDevice } from './helpers.ts';
 import { Calls, out } from './kit-helpers.ts';
+import { IRQ_KEY, PEER_KEY, armZirconDriver } from '../test/suites/zircon-armed.ts';
 
-const IRQ_KEY = 1n;
-const PEER_KEY = 2n;
 const e1000es = guestDevices().filter((d) => d.bus !== 'pcie.0' && d.vendorDevice === '8086:10d3');
 
 /** Resolves with the promise's value, or 'timeout' after `ms` (a wait that never ends fails, not hangs). */
@@ -81,29 +79,19 @@ if (e1000es.length < 2) {
     const barA = a.bar(0);
     quiet(barA);
     const pci = new Pci(a);
-    t.equal(pci.SetInterruptMode(PCI_INTERRUPT_MODE_MSI_X, 2), ZX_OK);
-    const waited = out(0);
-    const bound = out(0);
-    const port = out(0);
-    const channel = out(0);
-    t.equal(pci.MapInterrupt(0, waited), ZX_OK);
-    t.equal(pci.MapInterrupt(1, bound), ZX_OK);
-    t.equal(zx_port_create(ZX_PORT_BIND_TO_INTERRUPT, port), ZX_OK);
-    t.equal(zx_interrupt_bind(bound.value, port.value, IRQ_KEY, 0), ZX_OK);
-    t.equal(pci.client_end(channel), ZX_OK);
-    t.equal(zx_object_wait_async(channel.value, port.value, PEER_KEY, ZX_CHANNEL_PEER_CLOSED, 0), ZX_OK);
+    const { waited, bound, port, channel } = armZirconDriver(t, pci);
     routeQueues(barA, 0, 1);
-    const first = zx_interrupt_wait(waited.value, null);
+    const first = zx_interrupt_wait(waited, null);
     barA.write32(E1000_ICS, E1000_ICR_RXQ0);
     t.equal(await within(first, 10_000), ZX_OK, 'vector 0 reaches zx_interrupt_wait before the removal');
     ack(barA);
     const packet = out<zx_port_packet_t | null>(null);
-    const firstPacket = zx_port_wait(port.value, ZX_TIME_INFINITE, packet as { value: zx_port_packet_t });
+    const firstPacket = zx_port_wait(port, ZX_TIME_INFINITE, packet as { value: zx_port_packet_t });
     barA.write32(E1000_ICS, E1000_ICR_TXQ0);
     t.equal(await within(firstPacket, 10_000), ZX_OK);
     t.match(packet.value, { key: IRQ_KEY, type: ZX_PKT_TYPE_INTERRUPT }, 'vector 1 reaches the port');
     ack(barA);
-    t.equal(zx_interrupt_ack(bound.value), ZX_OK);
+    t.equal(zx_interrupt_ack(bound), ZX_OK);
 
     // The illumos driver on the second.
     const b = openVfioDevice(ddi.bdf);
@@ -128,15 +116,15 @@ if (e1000es.length < 2) {
     t.ok(typeof causes === 'number' && (causes & E1000_ICR_RXQ0) !== 0, 'the DDI handler runs before the removal');
 
     // Armed: a zx_interrupt_wait, a zx_port_wait, a DDI handler. Remove the Zircon driver's device.
-    const zxWait = zx_interrupt_wait(waited.value, null);
+    const zxWait = zx_interrupt_wait(waited, null);
     const portPacket = out<zx_port_packet_t | null>(null);
-    const portWait = zx_port_wait(port.value, ZX_TIME_INFINITE, portPacket as { value: zx_port_packet_t });
+    const portWait = zx_port_wait(port, ZX_TIME_INFINITE, portPacket as { value: zx_port_packet_t });
     const timesA = await remove(zircon, a);
     t.equal(await within(zxWait, 10_000), ZX_ERR_CANCELED, 'zx_interrupt_wait ends ZX_ERR_CANCELED');
     t.equal(await within(portWait, 10_000), ZX_OK, 'zx_port_wait returns');
     t.match(portPacket.value, { key: PEER_KEY, type: ZX_PKT_TYPE_SIGNAL_ONE }, 'with the protocol channel\'s signal packet');
     t.ok(((portPacket.value?.signal?.observed ?? 0) & ZX_CHANNEL_PEER_CLOSED) !== 0, 'observed ZX_CHANNEL_PEER_CLOSED');
-    t.equal(zx_interrupt_ack(bound.value), ZX_ERR_CANCELED, 'the bound interrupt was destroyed');
+    t.equal(zx_interrupt_ack(bound), ZX_ERR_CANCELED, 'the bound interrupt was destroyed');
     t.equal(pci.SetInterruptMode(PCI_INTERRUPT_MODE_MSI_X, 1), ZX_ERR_PEER_CLOSED, 'protocol calls: ZX_ERR_PEER_CLOSED');
     t.ok(a.closed, 'the device closed itself');
     t.throws(() => barA.read32(0), { code: 'ECLOSED' }, 'its BAR answers ECLOSED, not a fault');
@@ -145,7 +133,7 @@ if (e1000es.length < 2) {
     t.notOk(existsSync(sysfsDevice(zircon.bdf)), `${zircon.bdf} left sysfs`);
     t.comment(`removal of ${zircon.bdf} (Zircon): request heard ${timesA.requestMs.toFixed(0)} ms after device_del (pciehp waits 5 s ` +
       `after the button), gone from sysfs ${(timesA.goneMs - timesA.requestMs).toFixed(0)} ms after the request, DEVICE_DELETED at ${timesA.qmpMs.toFixed(0)} ms`);
-    for (const handle of [waited.value, bound.value, port.value, channel.value]) t.equal(zx_handle_close(handle), ZX_OK);
+    for (const handle of [waited, bound, port, channel]) t.equal(zx_handle_close(handle), ZX_OK);
 
     // Remove the DDI driver's device with its handler enabled.
     const runsBefore = runs.count;

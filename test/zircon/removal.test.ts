@@ -10,33 +10,19 @@
 import t, { type Test } from 'tap';
 import { createTestDevice, TEST_DEV_REGS } from 'vfio-ddk/emu';
 import {
-  PCI_INTERRUPT_MODE_MSI_X, ZX_CHANNEL_PEER_CLOSED, ZX_CHANNEL_WRITABLE, ZX_DEFAULT_CHANNEL_RIGHTS, ZX_ERR_CANCELED,
+  ZX_CHANNEL_PEER_CLOSED, ZX_CHANNEL_WRITABLE, ZX_DEFAULT_CHANNEL_RIGHTS, ZX_ERR_CANCELED,
   ZX_ERR_INVALID_ARGS, ZX_ERR_PEER_CLOSED, ZX_ERR_TIMED_OUT, ZX_INFO_HANDLE_BASIC, ZX_OBJ_TYPE_CHANNEL, ZX_OK,
-  ZX_PKT_TYPE_INTERRUPT, ZX_PKT_TYPE_SIGNAL_ONE, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, zx_deadline_after,
-  zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_wait, zx_object_get_info, zx_object_wait_async,
-  zx_object_wait_one, zx_port_create, zx_port_wait, type zx_info_handle_basic_t, type zx_port_packet_t,
+  ZX_PKT_TYPE_INTERRUPT, ZX_PKT_TYPE_SIGNAL_ONE, ZX_TIME_INFINITE, zx_deadline_after,
+  zx_handle_close, zx_interrupt_ack, zx_interrupt_wait, zx_object_get_info, zx_object_wait_one, zx_port_wait, type zx_info_handle_basic_t, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import { out, pciFor, within } from './bus-fixtures.ts';
+import { IRQ_KEY, PEER_KEY, armZirconDriver } from '../suites/zircon-armed.ts';
 
-const IRQ_KEY = 1n;
-const PEER_KEY = 2n;
-
-/** A Zircon driver on an MSI-X test device: vector 0 waited on, vector 1 bound to a port, the channel watched. */
+/** A Zircon driver on an MSI-X test device (test/suites/zircon-armed.ts). */
 function armed(t: Test) {
   const device = createTestDevice({ msix: { vectors: 4 } });
   const pci = pciFor(device);
-  t.equal(pci.SetInterruptMode(PCI_INTERRUPT_MODE_MSI_X, 2), ZX_OK);
-  const waited = out(0);
-  const bound = out(0);
-  const port = out(0);
-  const channel = out(0);
-  t.equal(pci.MapInterrupt(0, waited), ZX_OK);
-  t.equal(pci.MapInterrupt(1, bound), ZX_OK);
-  t.equal(zx_port_create(ZX_PORT_BIND_TO_INTERRUPT, port), ZX_OK);
-  t.equal(zx_interrupt_bind(bound.value, port.value, IRQ_KEY, 0), ZX_OK);
-  t.equal(pci.client_end(channel), ZX_OK);
-  t.equal(zx_object_wait_async(channel.value, port.value, PEER_KEY, ZX_CHANNEL_PEER_CLOSED, 0), ZX_OK);
-  return { device, pci, waited: waited.value, bound: bound.value, port: port.value, channel: channel.value };
+  return { device, pci, ...armZirconDriver(t, pci) };
 }
 
 t.test('both routes work before the removal', async (t) => {
