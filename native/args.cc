@@ -162,4 +162,20 @@ bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out) {
   return true;
 }
 
+bool ArgInt32Array(const Napi::CallbackInfo& info, size_t i, size_t min_length, const char* what, const char* expected,
+                   int32_t** data, size_t* length) {
+  napi_env env = info.Env();
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  void* raw = nullptr;
+  if (info.Length() <= i || napi_is_typedarray(env, info[i], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, info[i], &type, length, &raw, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
+      *length < min_length) {
+    ThrowType(info.Env(), std::string(what) + ": " + expected);
+    return false;
+  }
+  *data = static_cast<int32_t*>(raw);
+  return true;
+}
+
 }  // namespace ddk

@@ -29,5 +29,11 @@ bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Na
 bool ArgOptBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool fallback, bool* out);
 /** obj[key] as a boolean; undefined → `fallback`. */
 bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out);
+/** info[i] as an Int32Array of at least `min_length` elements: its data and length from one
+ *  napi_get_typedarray_info (node-addon-api's TypedArrayType(), ElementLength() and Data() would each
+ *  make that call again), or false after throwing the TypeError "<what>: <expected>" (composed only
+ *  then: the interrupt paths call this per wake). */
+bool ArgInt32Array(const Napi::CallbackInfo& info, size_t i, size_t min_length, const char* what, const char* expected,
+                   int32_t** data, size_t* length);
 
 }  // namespace ddk

@@ -43,27 +43,11 @@ int TimeoutMs(int64_t deadline) {
   return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
 }
 
-// info[i] as an Int32Array: one napi_get_typedarray_info (node-addon-api's TypedArrayType(),
-// ElementLength() and Data() would each make that call again), or false after throwing.
-bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* message, int32_t** data, size_t* length) {
-  napi_env env = info.Env();
-  bool is_typed = false;
-  napi_typedarray_type type = napi_int8_array;
-  void* raw = nullptr;
-  if (info.Length() <= i || napi_is_typedarray(env, info[i], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, info[i], &type, length, &raw, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
-    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-    return false;
-  }
-  *data = static_cast<int32_t*>(raw);
-  return true;
-}
-
 Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t* fds = nullptr;
   size_t fds_length = 0;
-  if (!Int32ArrayArg(info, 0, "eventfdWaitAny: fds must be an Int32Array", &fds, &fds_length)) return env.Undefined();
+  if (!ArgInt32Array(info, 0, 0, "eventfdWaitAny", "fds must be an Int32Array", &fds, &fds_length)) return env.Undefined();
   int64_t count = 0;
   if (!ArgInt(info, 1, "count", 0, static_cast<int64_t>(fds_length), &count)) return env.Undefined();
   if (count > static_cast<int64_t>(kMaxFds)) {
@@ -85,16 +69,8 @@ Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
   }
   int64_t wake = -1;
   if (!ArgInt(info, 3, "wakeFd", -1, INT32_MAX, &wake)) return env.Undefined();
-  int32_t* record_words = nullptr;
-  size_t record_length = 0;
-  if (!Int32ArrayArg(info, 4, "eventfdWaitAny: the wake record must be an Int32Array of at least 6 elements", &record_words, &record_length)) {
-    return env.Undefined();
-  }
-  if (record_length < kWakeRecordInts) {
-    Napi::TypeError::New(env, "eventfdWaitAny: the wake record must be an Int32Array of at least 6 elements").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  uint8_t* record = reinterpret_cast<uint8_t*>(record_words);
+  uint8_t* record = ArgWakeRecord(info, 4, "eventfdWaitAny");
+  if (record == nullptr) return env.Undefined();
 
   pollfd stack_fds[kStackFds + 1];
   thread_local std::vector<pollfd> heap_fds;  // grows to the largest set this thread waited on, once

@@ -1,19 +1,18 @@
 #include "clock.h"
 
+#include "args.h"
 #include "exports.h"
 #include "wake_record.h"
 
 namespace ddk {
 
 uint8_t* ArgWakeRecord(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  Napi::Env env = info.Env();
-  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[i].As<Napi::TypedArray>().ElementLength() < kWakeRecordInts) {
-    Napi::TypeError::New(env, std::string(what) + ": the wake record must be an Int32Array of at least 6 elements").ThrowAsJavaScriptException();
+  int32_t* words = nullptr;
+  size_t length = 0;
+  if (!ArgInt32Array(info, i, kWakeRecordInts, what, "the wake record must be an Int32Array of at least 6 elements", &words, &length)) {
     return nullptr;
   }
-  Napi::Int32Array record = info[i].As<Napi::Int32Array>();
-  return reinterpret_cast<uint8_t*>(record.Data());
+  return reinterpret_cast<uint8_t*>(words);
 }
 
 namespace {
