@@ -1,3 +1,5 @@
+import type { Stats } from 'node:fs';
+
 /**
  * The idiomatic tier's error: an `Error` with a stable `code` (a POSIX-style name such as 'EBUSY',
  * or a project code such as 'ERR_BAD_BDF') and a message that says what to do next.
@@ -9,6 +11,23 @@ export class DdkError extends Error {
     this.name = 'DdkError';
     this.code = code;
   }
+}
+
+/** The `code` of a Node system error (or any error with a string code), else `fallback`. */
+export function errnoCode(error: unknown, fallback = ''): string {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+    ? (error as { code: string }).code
+    : fallback;
+}
+
+/** What a file that should be a regular file is instead, for messages ("a FIFO", "a directory"). */
+export function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
 }
 
 /** Throws a RangeError naming the access when `[offset, offset+width)` is not inside `[0, size)`

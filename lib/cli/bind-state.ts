@@ -11,7 +11,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DdkError } from '../errors.ts';
+import { DdkError, errnoCode } from '../errors.ts';
 import { isBdf, normalizeBdf } from '../vfio/bdf.ts';
 
 export interface BindRecord {
@@ -30,10 +30,6 @@ const LOCK_FILE = 'bindings.lock';
 const LOCK_WAIT_MS = 10_000;
 const LOCK_POLL_MS = 10;
 
-function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
-
 function isRecord(v: unknown): v is BindRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
@@ -51,7 +47,7 @@ export function checkBindStateDir(stateDir: string): void {
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    const code = codeOf(err) ?? 'EIO';
+    const code = errnoCode(err, 'EIO');
     throw new DdkError(code === 'EEXIST' ? 'ENOTDIR' : code,
       `cannot use ${stateDir} for bind state (${code}): it must be a directory; set VFIO_DDK_STATE_DIR to one (default /run/vfio-ddk)`, { cause: err });
   }
@@ -63,7 +59,7 @@ export function checkBindStateDir(stateDir: string): void {
   try {
     isFile = lstatSync(file).isFile();
   } catch (err) {
-    if (codeOf(err) !== 'ENOENT') throw new DdkError(codeOf(err) ?? 'EIO', `cannot read ${file}: ${codeOf(err) ?? 'EIO'}`, { cause: err });
+    if (errnoCode(err) !== 'ENOENT') throw new DdkError(errnoCode(err, 'EIO'), `cannot read ${file}: ${errnoCode(err, 'EIO')}`, { cause: err });
   }
   if (!isFile) throw new DdkError('EISDIR', `${file} is not a regular file: remove it (it holds vfio-ddk's remembered drivers) and retry`);
 }
@@ -101,7 +97,7 @@ function pidAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return codeOf(err) === 'EPERM'; // exists, owned by someone else
+    return errnoCode(err) === 'EPERM'; // exists, owned by someone else
   }
 }
 
@@ -115,7 +111,7 @@ function acquireLock(stateDir: string, waitMs: number): string {
       try { writeSync(fd, `${process.pid}\n`); } finally { closeSync(fd); }
       return lock;
     } catch (err) {
-      if (codeOf(err) !== 'EEXIST') throw new DdkError(codeOf(err) ?? 'EIO', `cannot create ${lock}: ${codeOf(err) ?? 'EIO'}`, { cause: err });
+      if (errnoCode(err) !== 'EEXIST') throw new DdkError(errnoCode(err, 'EIO'), `cannot create ${lock}: ${errnoCode(err, 'EIO')}`, { cause: err });
     }
     let holder = NaN;
     try { holder = parseInt(readFileSync(lock, 'utf8'), 10); } catch { /* released meanwhile, or half written */ }

@@ -4,16 +4,13 @@
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { errnoCode } from '../errors.ts';
 
 export interface OutputPathProblem {
   /** ENOENT / ENOTDIR / EACCES / EISDIR … (the errno name behind it). */
   readonly code: string;
   /** What is wrong, without the file name (the caller names the option and the file). */
   readonly message: string;
-}
-
-function codeOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
 }
 
 /** Why `path` cannot be written, or null when it can. */
@@ -23,12 +20,12 @@ export function outputPathProblem(path: string): OutputPathProblem | null {
     if (!statSync(dir).isDirectory()) return { code: 'ENOTDIR', message: `${dir} is not a directory` };
     accessSync(dir, constants.W_OK);
   } catch (err) {
-    return { code: codeOf(err), message: `cannot write into ${dir} (${codeOf(err)}); pick a writable folder` };
+    return { code: errnoCode(err, 'EIO'), message: `cannot write into ${dir} (${errnoCode(err, 'EIO')}); pick a writable folder` };
   }
   if (existsSync(path)) {
     if (!statSync(path).isFile()) return { code: 'EISDIR', message: 'it exists and is not a regular file' };
     try { accessSync(path, constants.W_OK); } catch (err) {
-      return { code: codeOf(err), message: `the file is not writable (${codeOf(err)})` };
+      return { code: errnoCode(err, 'EIO'), message: `the file is not writable (${errnoCode(err, 'EIO')})` };
     }
   }
   return null;

@@ -6,7 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename } from 'node:path';
-import { DdkError } from '../errors.ts';
+import { DdkError, errnoCode, fileKind } from '../errors.ts';
 
 /**
  * Hostile trees (issue 15 row 6): every file is opened O_NONBLOCK (a FIFO in place of an attribute
@@ -19,10 +19,6 @@ export const SYSFS_ATTR_MAX = 4096;
 /** Bound for procfs text (/proc/interrupts, /proc/cpuinfo grow with the CPU count). */
 export const PROC_TEXT_MAX = 16 * 1024 * 1024;
 
-function errnoOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
-}
-
 /** Absent: the attribute does not exist on this kernel/device. */
 function isAbsent(code: string): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -30,20 +26,11 @@ function isAbsent(code: string): boolean {
 
 /** Wraps a filesystem error in a DdkError that names the path and says what to do. */
 export function fsError(err: unknown, action: string, path: string): DdkError {
-  const code = errnoOf(err);
+  const code = errnoCode(err, 'EIO');
   const hint = code === 'EACCES' || code === 'EPERM'
     ? ' (permission denied: run as root, e.g. with sudo)'
     : code === 'ENODEV' || code === 'EINVAL' ? ' (the kernel refused: see dmesg)' : '';
   return new DdkError(code, `cannot ${action} ${path}: ${code}${hint}`, { cause: err });
-}
-
-function fileKind(st: Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  if (st.isDirectory()) return 'a directory';
-  return 'not a regular file';
 }
 
 /** Opens `path` O_NONBLOCK and checks it is a regular file; null when absent. */
@@ -52,7 +39,7 @@ function openAttr(path: string, flags: number, action: string): number | null {
   try {
     fd = openSync(path, flags | constants.O_NONBLOCK);
   } catch (err) {
-    if (action === 'read' && isAbsent(errnoOf(err))) return null;
+    if (action === 'read' && isAbsent(errnoCode(err, 'EIO'))) return null;
     throw fsError(err, action, path);
   }
   let st: Stats;
@@ -117,7 +104,7 @@ export function readLinkName(path: string): string | null {
   try {
     return basename(readlinkSync(path));
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errnoCode(err, 'EIO');
     if (isAbsent(code) || code === 'EINVAL') return null;
     throw fsError(err, 'read link', path);
   }
@@ -128,7 +115,7 @@ export function listDir(path: string): string[] | null {
   try {
     return readdirSync(path).sort();
   } catch (err) {
-    if (isAbsent(errnoOf(err))) return null;
+    if (isAbsent(errnoCode(err, 'EIO'))) return null;
     throw fsError(err, 'list', path);
   }
 }

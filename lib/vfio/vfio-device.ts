@@ -21,7 +21,7 @@ import { traceOpened } from '../pci/trace-hook.ts';
 import { loadNative } from '../native/loader.ts';
 import type { NativeAddon, RegionInfo } from '../native/addon-types.ts';
 import { VFIO_DEVICE_FLAGS_RESET } from '../native/vfio-uapi.ts';
-import { DdkError } from '../errors.ts';
+import { DdkError, errnoCode } from '../errors.ts';
 import type { Sysfs } from './sysfs.ts';
 import { normalizeBdf } from './bdf.ts';
 import { defaultEnvironment, openVfio } from './vfio-open.ts';
@@ -37,7 +37,6 @@ import { VfioDeviceEvents } from './vfio-device-events.ts';
 import { VfioMsixShadow } from './vfio-msix-shadow.ts';
 import { VfioMsixConfigSpace } from './vfio-msix-config.ts';
 import { VfioMsixInterrupts } from './vfio-msix-interrupts.ts';
-import { errnoCode } from './vfio-diagnostics.ts';
 import { hotResetInfo, pciHotReset, planHotReset, type HotResetOwner } from './vfio-hot-reset.ts';
 
 /** The process's open devices: a hot reset takes the group fds of every function it reaches from here. */

@@ -91,9 +91,3 @@ export function memlockError(bytes: number | bigint, cause: unknown): DdkError {
     'or run with CAP_IPC_LOCK', { cause });
 }
 
-/** The errno name of an addon error (NativeSystemError.code), or ''. */
-export function errnoCode(error: unknown): string {
-  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
-    ? (error as { code: string }).code
-    : '';
-}

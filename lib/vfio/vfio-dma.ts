@@ -13,11 +13,11 @@
 import type { DmaBuffer, DmaMapOptions, DmaMapping, HostMemory, PciDma } from '../pci/device.ts';
 import { isNativeHostMemory } from '../pci/host-memory.ts';
 import type { NativeAddon } from '../native/addon-types.ts';
-import { DdkError } from '../errors.ts';
+import { DdkError, errnoCode } from '../errors.ts';
 import { IovaAllocator } from './iova-allocator.ts';
 import type { VfioIommu } from './vfio-iommu.ts';
 import type { DeviceGate } from './vfio-gate.ts';
-import { errnoCode, memlockError } from './vfio-diagnostics.ts';
+import { memlockError } from './vfio-diagnostics.ts';
 
 export const VFIO_DEFAULT_DMA_MASK = 0xffff_ffffn;
 

@@ -15,8 +15,7 @@
  */
 import type { HotResetInfo, NativeAddon } from '../native/addon-types.ts';
 import { VFIO_PCI_DEVID_NOT_OWNED, VFIO_PCI_HOT_RESET_FLAG_DEV_ID, VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED } from '../native/vfio-uapi.ts';
-import { DdkError } from '../errors.ts';
-import { errnoCode } from './vfio-diagnostics.ts';
+import { DdkError, errnoCode } from '../errors.ts';
 
 /** What a hot reset of one device needs from the other open devices of the process. */
 export interface HotResetOwner {

@@ -16,14 +16,14 @@ import { Sysfs } from './sysfs.ts';
 import { groupBlockers, isVfioDriver } from './sysfs-viability.ts';
 import type { PciFunctionInfo } from './sysfs.ts';
 import {
-  accessError, busyError, errnoCode, groupNotViableError, interruptRemappingError, noIommuGroupError, noType1Error,
+  accessError, busyError, groupNotViableError, interruptRemappingError, noIommuGroupError, noType1Error,
   notBoundError, noVfioError,
 } from './vfio-diagnostics.ts';
 import { IommufdIoas, Type1Iommu } from './vfio-iommu.ts';
 import type { VfioIommu } from './vfio-iommu.ts';
 import { decideIommuPath, iommuChoiceFromEnv } from './vfio-iommu-choice.ts';
 import type { IommuChoiceSource, IommuPathDecision, VfioIommuChoice } from './vfio-iommu-choice.ts';
-import { DdkError } from '../errors.ts';
+import { DdkError, errnoCode } from '../errors.ts';
 
 export type { VfioIommuChoice } from './vfio-iommu-choice.ts';
 
