@@ -8,7 +8,7 @@
 import { TEST_DEV_DEVICE_ID, TEST_DEV_REGS, TEST_DEV_VENDOR_ID } from './test-device.ts';
 import type { PciIdentity } from '../pci/device.ts';
 import { EDU_DEVICE_ID, EDU_REG, EDU_REG_64BIT_START, EDU_VENDOR_ID } from '../pci/edu-regs.ts';
-import { NVME_REG } from '../pci/nvme-regs.ts';
+import { NVME_REG, PCI_CLASS_STORAGE_EXPRESS } from '../pci/nvme-regs.ts';
 import * as R from '../pci/regs.ts';
 
 export interface RegisterInfo {
@@ -69,14 +69,12 @@ const TEST_PREFIX = 'TEST_DEV_';
 const TEST_REGISTERS: RegisterTable = Object.fromEntries(
   Object.entries(TEST_DEV_REGS).map(([name, offset]) => [name.slice(TEST_PREFIX.length), reg(offset, 4)]));
 
-/** NVMe by class code (PCI Code and ID Assignment: 01h mass storage, 08h NVM, 02h NVMe I/O). */
-const NVME_CLASS_CODE = 0x010802;
-
-/** The BAR0 register names of the model `identity` is, or null when lib/emu does not model it. */
-export function bar0RegistersFor(identity: PciIdentity): { model: string; registers: RegisterTable } | null {
+/** The BAR0 register names of the model `identity` is (edu and the test device by ID, NVMe by its class
+ *  code), or null when lib/emu does not model it. */
+export function bar0RegistersFor(identity: Pick<PciIdentity, 'vendorId' | 'deviceId' | 'classCode'>): { model: string; registers: RegisterTable } | null {
   if (identity.vendorId === EDU_VENDOR_ID && identity.deviceId === EDU_DEVICE_ID) return { model: 'edu', registers: EDU_REGISTERS };
   if (identity.vendorId === TEST_DEV_VENDOR_ID && identity.deviceId === TEST_DEV_DEVICE_ID) return { model: 'test device', registers: TEST_REGISTERS };
-  if (identity.classCode === NVME_CLASS_CODE) return { model: 'NVMe', registers: NVME_REGISTERS };
+  if (identity.classCode === PCI_CLASS_STORAGE_EXPRESS) return { model: 'NVMe', registers: NVME_REGISTERS };
   return null;
 }
 

@@ -118,9 +118,6 @@ export function parseHex(value: unknown): bigint | null {
   return typeof value === 'string' && /^0x[0-9a-f]+$/i.test(value) ? BigInt(value) : null;
 }
 
-/** Interrupt index names as tracks show them (VFIO index 0, 1, 2). */
-export const IRQ_TRACK_NAMES = ['INTx', 'MSI', 'MSI-X'] as const;
-
 /** The track of vector `vector` of VFIO interrupt index `index`. */
 export function irqTrack(index: number, vector: number): { tid: number; name: string } {
   if (index === 0) return { tid: TID.intx, name: 'INTx' };

@@ -75,7 +75,9 @@ export function timeAxis(t0: number, t1: number, busy: Uint8Array, width: number
     return px + (at - from) * pxPerBin;
   };
   const breaks = quiet.map(([b, e]) => ({ x: x(t0 + b * binUs), width: GAP_W, us: (e - b) * binUs }));
-  const visibleUs = (BINS - quietBins) * binUs;
+  // At least one bin: a trace quiet from end to end (nothing but waits) would make the step 0 and the
+  // tick loop below walk its whole length in 1 ns steps.
+  const visibleUs = Math.max(1, BINS - quietBins) * binUs;
   const step = tickStep(visibleUs, Math.max(2, Math.round(usable / 110)));
   const ticks: Tick[] = [];
   for (let at = 0; at <= t1 - t0 + 1e-9; at += step) {

@@ -85,7 +85,7 @@ function timeLabel(us: number, step: number): string {
 /** The SVG document for the trace at `path` (the reader's errors for a file that is not a trace). */
 export function renderTraceSvg(path: string): string {
   // Pass 1: names, tracks, time range.
-  const meta = new TraceMetadata();
+  const meta = new TraceMetadata(path);
   const tracks = new Map<string, Track>();
   let t0 = Infinity;
   let t1 = -Infinity;

@@ -4,11 +4,11 @@
  * `{"traceEvents": [...]}` — parsed whole. Like Chrome's importer, an array without its closing
  * bracket (a recording process that was killed) is read up to its last complete event.
  *
- * Errors: DdkError with code 'ENOENT' / 'EACCES' … when the file cannot be read, and
- * 'ERR_NOT_A_TRACE' when it is not trace-event JSON.
+ * Errors: DdkError with code 'ENOENT' / 'EACCES' … when the file cannot be read, 'ERR_NOT_A_TRACE'
+ * when it is not a regular file of trace-event JSON, 'EFBIG' past the whole-file reader's limit.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { DdkError } from '../errors.ts';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { DdkError, errnoCode, fileKind } from '../errors.ts';
 import { DEVICE_META, TRACE_META, type DeviceInfo, type TraceEvent, type TraceInfo } from './format.ts';
 
 const BLOCK = 1 << 20;
@@ -21,17 +21,34 @@ function notATrace(path: string, why: string): DdkError {
   return new DdkError('ERR_NOT_A_TRACE', `${path} is not a trace-event JSON file (${why}); give a file that \`vfio-ddk trace -o\` wrote`);
 }
 
-function openTrace(path: string): number {
+/** The whole-file reader's limit: a trace laid out another way is parsed in memory. */
+const MAX_WHOLE_BYTES = 512 << 20;
+/** One event per line: a line longer than this is not one of the recorder's events. */
+const MAX_LINE_CHARS = 16 << 20;
+
+/** Opens a regular file (O_NONBLOCK: a FIFO given by mistake cannot block the open) and its size. */
+function openTrace(path: string): { fd: number; size: number } {
+  let fd: number;
   try {
-    return openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
+    const code = errnoCode(err, 'EIO');
     throw new DdkError(code, `cannot read ${path} (${code})`, { cause: err });
   }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw notATrace(path, `it is ${fileKind(st)}, not a regular file`);
+  }
+  return { fd, size: st.size };
 }
 
 /** The whole-file way, for trace-event JSON laid out some other way. */
-function parseWhole(path: string, visit: (event: TraceEvent) => void): void {
+function parseWhole(path: string, size: number, visit: (event: TraceEvent) => void): void {
+  if (size > MAX_WHOLE_BYTES) {
+    throw new DdkError('EFBIG', `${path}: ${size} bytes of trace-event JSON in a layout other than \`vfio-ddk trace -o\`'s ` +
+      `one event per line would be parsed whole; at most ${MAX_WHOLE_BYTES >> 20} MiB are`);
+  }
   let text = readFileSync(path, 'utf8').trim();
   if (text.startsWith('[') && !text.endsWith(']')) text = `${text.replace(/,\s*$/, '')}]`;
   let parsed: unknown;
@@ -77,6 +94,7 @@ function streamLines(fd: number, path: string, visit: (event: TraceEvent) => voi
     }
     const lines = text.split('\n');
     carry = lines.pop() ?? '';
+    if (carry.length > MAX_LINE_CHARS) throw notATrace(path, `line ${seen + 2} is longer than ${MAX_LINE_CHARS >> 20} Mi characters`);
     for (const line of lines) {
       const event = parseLine(line);
       if (event === undefined) continue;
@@ -102,14 +120,14 @@ function streamLines(fd: number, path: string, visit: (event: TraceEvent) => voi
 export function forEachTraceEvent(path: string, visit: (event: TraceEvent) => void): number {
   let count = 0;
   const counted = (event: TraceEvent): void => { count++; visit(event); };
-  const fd = openTrace(path);
+  const { fd, size } = openTrace(path);
   let streamed: boolean;
   try {
     streamed = streamLines(fd, path, counted);
   } finally {
     closeSync(fd);
   }
-  if (!streamed) parseWhole(path, counted);
+  if (!streamed) parseWhole(path, size, counted);
   return count;
 }
 
@@ -125,6 +143,27 @@ export interface TraceContent {
   readonly events: readonly TraceEvent[];
 }
 
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isHex = (v: unknown): boolean => typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v);
+
+/** What is wrong with a recorder's trace record, or null: the fields the readers use are checked. */
+function traceInfoProblem(a: Record<string, unknown>): string | null {
+  return Array.isArray(a['argv']) && a['argv'].every((w) => typeof w === 'string') ? null : 'argv is not an array of strings';
+}
+
+/** The same for a device record. */
+function deviceInfoProblem(a: Record<string, unknown>): string | null {
+  if (typeof a['bdf'] !== 'string') return 'bdf is not a string';
+  for (const key of ['vendorId', 'deviceId', 'classCode', 'revision', 'command']) if (!isCount(a[key])) return `${key} is not a count`;
+  const bars = a['bars'];
+  if (!Array.isArray(bars) || bars.length > 6 || !bars.every((b) => b === null || isHex(b))) return 'bars is not 6 hex sizes or nulls';
+  const irq = a['irqCounts'] as Record<string, unknown> | null | undefined;
+  if (typeof irq !== 'object' || irq === null || !['intx', 'msi', 'msix'].every((k) => isCount(irq[k]))) return 'irqCounts is not { intx, msi, msix } counts';
+  if (a['msiControl'] !== null && !isCount(a['msiControl'])) return 'msiControl is not a count or null';
+  if (!isHex(a['dmaMask'])) return 'dmaMask is not a hex string';
+  return null;
+}
+
 /** The names and records a trace's metadata events carry, gathered while visiting them. */
 export class TraceMetadata {
   info: TraceInfo | null = null;
@@ -132,10 +171,18 @@ export class TraceMetadata {
   readonly processNames = new Map<number, string>();
   readonly threadNames = new Map<number, Map<number, string>>();
 
-  /** Takes what `event` says when it is a metadata event; returns whether it was one. */
+  /** `path`: the file being read, for the error a malformed record gets. */
+  constructor(readonly path: string) {}
+
+  /**
+   * Takes what `event` says when it is a metadata event; returns whether it was one. A recorder record
+   * (trace or device) whose fields are not what the recorder writes is ERR_NOT_A_TRACE.
+   */
   take(event: TraceEvent): boolean {
     if (event.ph !== 'M') return false;
     const args = event.args ?? {};
+    const problem = event.name === TRACE_META ? traceInfoProblem(args) : event.name === DEVICE_META ? deviceInfoProblem(args) : null;
+    if (problem !== null) throw notATrace(this.path, `its ${event.name} record is damaged: ${problem}`);
     if (event.name === TRACE_META) this.info = args as unknown as TraceInfo;
     else if (event.name === 'process_name' && typeof args['name'] === 'string') this.processNames.set(event.pid, args['name']);
     else if (event.name === 'thread_name' && typeof args['name'] === 'string' && event.tid !== undefined) {
@@ -151,7 +198,7 @@ export class TraceMetadata {
 
 /** Reads the whole trace at `path` (for replay, which needs the events in order). */
 export function readTrace(path: string): TraceContent {
-  const meta = new TraceMetadata();
+  const meta = new TraceMetadata(path);
   const events: TraceEvent[] = [];
   forEachTraceEvent(path, (event) => { if (!meta.take(event)) events.push(event); });
   return { info: meta.info, devices: meta.devices, processNames: meta.processNames, threadNames: meta.threadNames, events };

@@ -26,6 +26,9 @@ import { restoreRegisters, type StaleRegister } from './initial-state.ts';
 import { ReplayMemory, type MemoryMismatch } from './replay-memory.ts';
 import { accessOf, BackendOwned, comparedBits, pollRuns, type Access } from './replay-rules.ts';
 
+/** The longest replay waits for one read or interrupt to match, whatever the file's timestamps say. */
+const MAX_EVENT_WAIT_MS = 10_000;
+
 export interface ReplayDifference {
   readonly device: string;
   readonly seq: number | null;
@@ -107,9 +110,15 @@ export class DeviceReplay {
     return { device: this.name, seq: typeof seq === 'number' ? seq : null, tsUs: event?.ts ?? null, kind, where, recorded, model: modelled };
   }
 
-  /** The event's recorded time on replay's clock (or now, when replay runs behind), plus the slack. */
+  /**
+   * The event's recorded time on replay's clock (or now, when replay runs behind), plus the slack —
+   * but never more than MAX_EVENT_WAIT_MS from now: a timestamp far ahead (a crafted or damaged file)
+   * must not stall replay, and no modelled device needs that long to answer.
+   */
   #deadline(event: TraceEvent): number {
-    return Math.max(performance.now(), this.#startMs + ((event.ts ?? 0) - this.#firstTs) / 1000) + this.#slackMs;
+    const now = performance.now();
+    const recorded = Math.max(now, this.#startMs + ((event.ts ?? 0) - this.#firstTs) / 1000);
+    return Math.min(recorded, now + MAX_EVENT_WAIT_MS) + this.#slackMs;
   }
 
   #count(map: Map<string, number>, key: string, count: number): void {

@@ -10,16 +10,14 @@
 import type { EmuPciDevice } from '../emu/device.ts';
 import { createEduDevice } from '../emu/edu.ts';
 import { createNvmeDevice } from '../emu/nvme.ts';
-import { createTestDevice, TEST_DEV_DEVICE_ID, TEST_DEV_VENDOR_ID, type TestDeviceOptions } from '../emu/test-device.ts';
-import { EDU_DEVICE_ID, EDU_VENDOR_ID } from '../pci/edu-regs.ts';
+import { createTestDevice, type TestDeviceOptions } from '../emu/test-device.ts';
+import { bar0RegistersFor } from '../emu/register-tables.ts';
 import { PCI_MSI_FLAGS_64BIT, PCI_MSI_FLAGS_MASKBIT, PCI_STD_NUM_BARS } from '../pci/regs.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../pci/vfio-indices.ts';
 import { NVME_ID_CTRL, NVME_ID_CTRL_FR_LENGTH, NVME_ID_CTRL_MN_LENGTH, NVME_ID_CTRL_SN_LENGTH } from '../pci/nvme-regs.ts';
 import type { NvmeOptions } from '../emu/nvme-options.ts';
 import { CAT, hexString, parseHex, type DeviceInfo, type TraceEvent } from './format.ts';
 
-/** NVMe by class code (PCI Code and ID Assignment: 01h mass storage, 08h NVM, 02h NVMe I/O). */
-const NVME_CLASS_CODE = 0x010802;
 type MsiVectors = NonNullable<TestDeviceOptions['msi']>['vectors'];
 
 function testDeviceOptions(info: DeviceInfo): TestDeviceOptions {
@@ -63,9 +61,11 @@ export function nvmeIdentity(info: DeviceInfo, events: readonly TraceEvent[]): N
  * (the real edu's timer is 100 ms of virtual clock): replay waits for the model, so faster is fine.
  */
 export function createModel(info: DeviceInfo, events: readonly TraceEvent[] = []): EmuPciDevice | string {
-  if (info.vendorId === EDU_VENDOR_ID && info.deviceId === EDU_DEVICE_ID) return createEduDevice();
-  if (info.vendorId === TEST_DEV_VENDOR_ID && info.deviceId === TEST_DEV_DEVICE_ID) return createTestDevice(testDeviceOptions(info));
-  if (info.classCode === NVME_CLASS_CODE) return createNvmeDevice(nvmeIdentity(info, events));
+  // Which model: the one choice lib/emu/register-tables.ts makes (edu and the test device by ID, NVMe by class).
+  const model = bar0RegistersFor(info)?.model;
+  if (model === 'edu') return createEduDevice();
+  if (model === 'test device') return createTestDevice(testDeviceOptions(info));
+  if (model === 'NVMe') return createNvmeDevice(nvmeIdentity(info, events));
   const id = `${info.vendorId.toString(16).padStart(4, '0')}:${info.deviceId.toString(16).padStart(4, '0')}`;
   return `no emulated model of ${id} (lib/emu has the edu 1234:11e8, NVMe by class 010802 and the test device 1234:7e57)`;
 }

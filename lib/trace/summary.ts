@@ -124,7 +124,7 @@ function pairRaises(timeline: DeviceState['timeline']): Map<string, number[]> {
 
 /** Summarizes the trace at `path` (reader.ts errors for a file that is not one). */
 export function summarizeTrace(path: string): TraceSummary {
-  const meta = new TraceMetadata();
+  const meta = new TraceMetadata(path);
   const states = new Map<number, DeviceState>();
   const calls = new Map<string, KitCallStats & { durations: number[] }>();
   const asyncStarts = new Map<number, number>();

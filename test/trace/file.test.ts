@@ -5,6 +5,7 @@
  * the reader's tolerance and its errors for files that are not traces.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,4 +87,16 @@ t.test('the reader takes any trace-event JSON and refuses what is not', async (t
   t.throws(() => readTrace(join(dir, 'missing')), { code: 'ENOENT', message: /cannot read/ });
   writeFileSync(join(dir, 'noRecorder.json'), JSON.stringify([event]));
   t.equal(readTrace(join(dir, 'noRecorder.json')).info, null);
+});
+
+t.test('what is not a regular file, or a line no recorder writes, is refused without blocking or reading forever', async (t) => {
+  const dir = t.testdir({ folder: {} });
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  for (const [path, kind] of [[fifo, /a FIFO/], [join(dir, 'folder'), /a directory/], ['/dev/zero', /a character device/]] as const) {
+    t.throws(() => forEachTraceEvent(path, () => {}), { code: 'ERR_NOT_A_TRACE', message: kind }, path);
+  }
+  const long = join(dir, 'long');
+  writeFileSync(long, `[\n${'x'.repeat((16 << 20) + 2)}`);
+  t.throws(() => forEachTraceEvent(long, () => {}), { code: 'ERR_NOT_A_TRACE', message: /line 2 is longer than 16 Mi characters/ });
 });

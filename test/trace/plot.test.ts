@@ -9,6 +9,7 @@ import { createEduDevice } from '../../lib/emu/index.ts';
 import { EduDriver } from '../../lib/drivers/edu.ts';
 import { renderTraceSvg, startTrace, stopTrace, TID, type TraceEvent } from '../../lib/trace/index.ts';
 import { zx_port_create, zx_port_wait, zx_handle_close, ZX_TIME_INFINITE_PAST } from '../../lib/zircon/index.ts';
+import { BINS, timeAxis } from '../../lib/trace/plot-axis.ts';
 
 function rowsOf(svg: string): string[] {
   return [...svg.matchAll(/<text x="16" y="\d+" class="track">([^<]*)<\/text>/g)].map((m) => m[1] as string);
@@ -79,4 +80,11 @@ t.test('a long quiet stretch becomes a labelled break band; the activity around 
   t.match(svg, /class="tick break-label">\+1\.0 s<\/text>/);
   const rects = [...svg.matchAll(/<rect x="(\d+)" y="\d+" width="(\d+)" height="14" fill="#64748b">/g)].map((m) => Number(m[2]));
   t.ok(rects.reduce((a, b) => a + b, 0) > 600, 'the two bursts fill the plot instead of two slivers');
+});
+
+t.test('an axis with no busy bin (a trace of waits only) has a finite step and ends at once', async (t) => {
+  const started = performance.now();
+  const axis = timeAxis(0, 10_000_000, new Uint8Array(BINS), 900);
+  t.ok(axis.step >= 100, `step ${axis.step} µs: from one bin's width, not the 1 ns floor`);
+  t.ok(performance.now() - started < 1000, 'computed without walking 10 s in nanoseconds');
 });

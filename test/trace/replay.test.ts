@@ -15,7 +15,7 @@ import { EDU_REG } from '../../lib/pci/edu-regs.ts';
 import { IrqLine } from '../../lib/irq/irq-line.ts';
 import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_LINE, PCI_MSI_FLAGS } from '../../lib/pci/regs.ts';
 import { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../lib/pci/vfio-indices.ts';
-import { readTrace, replayTrace, startTrace, stopTrace, type DeviceInfo, type TraceEvent } from '../../lib/trace/index.ts';
+import { readTrace, renderTraceSvg, replayTrace, summarizeTrace, startTrace, stopTrace, type DeviceInfo, type TraceEvent } from '../../lib/trace/index.ts';
 import { nvmeIdentity } from '../../lib/trace/replay-model.ts';
 import { restoreRegisters } from '../../lib/trace/initial-state.ts';
 import { formatReplay } from '../../lib/cli/trace-report.ts';
@@ -81,6 +81,10 @@ t.test('edu: a recording replays equal; an edited read is the first difference, 
   t.equal(different.equal, false);
   t.match(different.difference, { kind: 'read', seq, where: 'BAR0 FACTORIAL (offset 0x8, 4 bytes)', recorded: '0x00000001', model: '0x000013b0' });
   t.type(different.difference?.tsUs, 'number');
+  // A timestamp far ahead (a damaged or crafted file) bounds the wait for that read at 10 s, not at the
+  // recorded moment 30 years away.
+  const farAhead = edited(bad, join(folder(t), 'far.json'), (e) => (Number(e.args?.['seq']) === seq ? { ...e, ts: 1e15 } : e));
+  t.match((await replayTrace(farAhead, { slackMs: 20 })).difference, { kind: 'read', seq });
 
   // The bytes the device wrote back (taken at the DMA interrupt's delivery) are compared too.
   let spans = 0;
@@ -257,4 +261,18 @@ t.test('a device without a model is skipped; a trace from elsewhere is refused; 
   const dir = t.testdir({ chrome: JSON.stringify({ traceEvents: [{ name: 'x', ph: 'X', pid: 1, ts: 0, dur: 1 }] }) });
   await t.rejects(replayTrace(join(dir, 'chrome')), { code: 'ERR_NOT_A_TRACE', message: /not a vfio-ddk recording/ });
   await t.rejects(replayTrace(file, { slackMs: -1 }), RangeError);
+});
+
+t.test('damaged records are refused as not a trace (exit 2 at the CLI), not a TypeError deep in replay or plot', async (t) => {
+  const file = await record(t, 'damaged.json', eduSession);
+  const damage: [string, Record<string, unknown>, RegExp][] = [
+    ['vfio_ddk_device', { irqCounts: null }, /irqCounts/], ['vfio_ddk_device', { bars: 'x' }, /bars/],
+    ['vfio_ddk_device', { dmaMask: 'zz' }, /dmaMask/], ['vfio_ddk_trace', { argv: 7 }, /argv/],
+  ];
+  for (const [record, fields, why] of damage) {
+    const damaged = edited(file, join(folder(t), `damaged-${Object.keys(fields)[0]}.json`), (e) => (e.name === record ? { ...e, args: { ...e.args, ...fields } } : e));
+    await t.rejects(replayTrace(damaged), { code: 'ERR_NOT_A_TRACE', message: why }, `${record} ${JSON.stringify(fields)}: replay`);
+    t.throws(() => renderTraceSvg(damaged), { code: 'ERR_NOT_A_TRACE', message: why }, 'plot');
+    t.throws(() => summarizeTrace(damaged), { code: 'ERR_NOT_A_TRACE', message: why }, 'summary');
+  }
 });
