@@ -90,3 +90,16 @@ t.test('client_end: a new caller-owned channel handle per call; NULL out is INVA
   for (const h of [a.value, b.value, c.value]) zx_handle_close(h);
   second.close();
 });
+
+t.test('a Pci made after the device closed has its peer closed from the start', async (t) => {
+  const device = createTestDevice({ msix: { vectors: 2 } });
+  pciFor(device); // the bus knows the function from an earlier connection
+  device.close();
+  const pci = pciFor(device);
+  const channel = out(0);
+  t.equal(pci.client_end(channel), ZX_OK);
+  const observed = out(0);
+  t.equal(await zx_object_wait_one(channel.value, ZX_CHANNEL_PEER_CLOSED, 0n, observed), ZX_OK, 'PEER_CLOSED already asserted');
+  t.equal(observed.value & ZX_CHANNEL_WRITABLE, 0, 'and not WRITABLE');
+  t.equal(zx_handle_close(channel.value), ZX_OK);
+});

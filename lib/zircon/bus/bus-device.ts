@@ -155,9 +155,11 @@ export class BusDevice implements IrqContext {
     return vmo.value;
   }
 
-  /** A connection (a new Pci) to this function: its client end is told when the device goes. */
+  /** A connection (a new Pci) to this function: its client end is told when the device goes — at once
+   *  when it has already gone. */
   connect(client: ChannelObject): void {
-    this.#clients.add(client);
+    if (this.closed) client.closePeer();
+    else this.#clients.add(client);
   }
 
   #release(): void {
