@@ -37,6 +37,18 @@ function closedError(reason) {
   return Object.assign(new Error(`QMP connection closed${reason ? ` (${reason})` : ''}`), { code: 'ECLOSED' });
 }
 
+/**
+ * One listener's call: the connection is shared (the in-guest relay and a host onQmp handle listen on
+ * the same client), so a listener that throws is reported and the others still hear the event.
+ */
+function callListener(listener, value, what) {
+  try {
+    listener(value);
+  } catch (err) {
+    process.emitWarning(`QMP ${what} listener threw: ${err instanceof Error ? err.message : String(err)}`, { code: 'QMP_LISTENER_THREW' });
+  }
+}
+
 /** Reads newline-delimited JSON objects from a socket; a line that is not a JSON object is an EQMP ProtocolError. */
 function lineReader(onMessage, onBad) {
   let buffer = '';
@@ -133,7 +145,7 @@ export class QmpClient {
 
   #receive(msg) {
     if (msg.event !== undefined) {
-      for (const listener of [...this.#eventListeners]) listener(msg);
+      for (const listener of [...this.#eventListeners]) callListener(listener, msg, 'event');
       return;
     }
     // A reply carries its command's id; one without (QEMU's answer to unparsable input) is the oldest.
@@ -148,7 +160,7 @@ export class QmpClient {
     if (this.#closed !== null) return;
     this.#closed = err;
     for (const w of this.#pending.splice(0)) w.reject(err);
-    for (const listener of [...this.#closeListeners]) listener(err);
+    for (const listener of [...this.#closeListeners]) callListener(listener, err, 'close');
     this.#closeListeners.clear();
     this.#eventListeners.clear();
   }

@@ -138,6 +138,11 @@ t.test('QmpClient: overlapping calls get their own replies (matched by id), even
   const a: QmpEvent[] = [];
   const b: QmpEvent[] = [];
   const stopA = qmp.onEvent((e) => a.push(e));
+  const warnings: string[] = [];
+  const warn = (w: Error): void => { warnings.push(w.message); };
+  process.on('warning', warn);
+  t.teardown(() => { process.off('warning', warn); });
+  qmp.onEvent(() => { throw new Error('a broken listener'); }); // reported; the others still hear every event
   qmp.onEvent((e) => b.push(e));
   const waited = qmp.waitEvent('TEST_EVENT', (d) => d['n'] === 2);
   await qmp.execute('emit', { n: 1 });
@@ -146,6 +151,8 @@ t.test('QmpClient: overlapping calls get their own replies (matched by id), even
   t.match(await waited, { event: 'TEST_EVENT', data: { n: 2 } }, 'waitEvent matched the second');
   t.same(a.map((e) => e.data?.['n']), [1], 'an unsubscribed listener stops getting events');
   t.same(b.map((e) => e.data?.['n']), [1, 2]);
+  await sleep(0); // warnings are emitted on the next tick
+  t.same(warnings, ['QMP event listener threw: a broken listener', 'QMP event listener threw: a broken listener']);
   t.throws(() => qmp.onEvent(42 as unknown as () => void), TypeError);
 });
 
