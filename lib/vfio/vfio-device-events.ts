@@ -14,12 +14,20 @@ import type { NativeAddon } from '../native/addon-types.ts';
 import { Eventfd } from '../native/eventfd.ts';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD } from '../native/vfio-uapi.ts';
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX } from '../pci/vfio-indices.ts';
+import { DeviceListeners } from '../pci/listeners.ts';
 
 export type DeviceEvent = 'removal-request' | 'error';
 
+/** A failure while handling a kernel event, as a warning (the event handler itself must not throw). */
+function report(event: DeviceEvent, what: 'listener' | 'close', error: unknown): void {
+  if (error === null) return;
+  process.emitWarning(`VFIO ${event}: ${what === 'listener' ? 'a listener' : 'closing the device'} threw: ${error instanceof Error ? error.message : String(error)}`,
+    { type: 'VfioWarning', code: 'VFIO_DEVICE_EVENT_THREW' });
+}
+
 export class VfioDeviceEvents {
   readonly #eventfds: Eventfd[] = [];
-  readonly #listeners = { 'removal-request': new Set<() => void>(), error: new Set<() => void>() };
+  readonly #listeners = { 'removal-request': new DeviceListeners('onRemovalRequest'), error: new DeviceListeners('onError') };
   /** Which indices the kernel offered (and we subscribed to). */
   readonly offered: { removalRequest: boolean; error: boolean } = { removalRequest: false, error: false };
 
@@ -37,8 +45,16 @@ export class VfioDeviceEvents {
       try {
         efd.watch(() => {
           efd.read();
-          this.#emit(event);
-          if (event === 'removal-request') onRequest();
+          // On the loop, from the kernel: nothing may throw out of here (it would be an uncaught
+          // exception). The device is released whatever a listener or the close did; failures are warned.
+          report(event, 'listener', this.#listeners[event].emit());
+          if (event === 'removal-request') {
+            try {
+              onRequest();
+            } catch (error) {
+              report(event, 'close', error);
+            }
+          }
         }).unref();
         addon.vfioDeviceSetIrqs(deviceFd, { index, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, start: 0, count: 1, fds: [efd.fd] });
       } catch {
@@ -52,22 +68,14 @@ export class VfioDeviceEvents {
   }
 
   on(event: DeviceEvent, listener: () => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError(`${event} listener must be a function`);
-    this.#listeners[event].add(listener);
-    return () => { this.#listeners[event].delete(listener); };
+    return this.#listeners[event].add(listener);
   }
 
-  #emit(event: DeviceEvent): void {
-    for (const listener of [...this.#listeners[event]]) {
-      try {
-        listener();
-      } catch { /* a listener's failure must not keep the device from being released */ }
-    }
-  }
-
-  /** Device close: the kernel drops the triggers with the device fd; the eventfds go here. */
+  /** Device close: the kernel drops the triggers with the device fd; the eventfds and listeners go here. */
   close(): void {
     for (const e of this.#eventfds) e.close();
     this.#eventfds.length = 0;
+    this.#listeners['removal-request'].clear();
+    this.#listeners.error.clear();
   }
 }

@@ -73,7 +73,7 @@ export class VfioDevice implements PciDevice {
   readonly #gate: DeviceGate;
   readonly #bars: (VfioRegion | null | undefined)[] = [];
   readonly #resettable: boolean;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new DeviceListeners('onClose');
   readonly #resetListeners = new DeviceListeners<[ResetEvent]>('onReset');
   /** The virtualized MSI-X table / PBA / Function Mask (null: no MSI-X capability). */
   readonly #msix: VfioMsixShadow | null;
@@ -229,13 +229,7 @@ export class VfioDevice implements PciDevice {
         first ??= error;
       }
     }
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        first ??= error;
-      }
-    }
+    first ??= this.#listeners.emit();
     this.#listeners.clear();
     if (first !== null) throw first;
   }
@@ -265,10 +259,7 @@ export class VfioDevice implements PciDevice {
       listener();
       return () => {};
     }
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   [Symbol.dispose](): void {

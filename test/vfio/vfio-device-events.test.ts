@@ -49,3 +49,23 @@ t.test('without the request index nothing is registered and the device works as 
   dev.close();
   t.equal(fake.open.size, 0);
 });
+
+t.test('a listener or an onClose that throws during a removal is a warning: the device is released, nothing escapes the watcher', async (t) => {
+  const fake = fakeAddon({ requestIrq: true });
+  const dev = open(fake);
+  const req = fake.irqSets.find((s) => s.index === VFIO_PCI_REQ_IRQ_INDEX);
+  const warnings: string[] = [];
+  const warn = (w: Error): void => { warnings.push(w.message); };
+  process.on('warning', warn);
+  t.teardown(() => { process.off('warning', warn); });
+  dev.onRemovalRequest(() => { throw new Error('driver bug'); });
+  let heard = false;
+  dev.onRemovalRequest(() => { heard = true; });
+  dev.onClose(() => { throw new Error('close bug'); });
+  t.doesNotThrow(() => fake.watchers.get(req?.fds?.[0] as number)?.(1, 0n, 0n), 'the watcher callback returns normally');
+  t.equal(heard, true, 'the other listener still ran');
+  t.equal(dev.closed, true);
+  t.equal(fake.open.size, 0, 'every fd released');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings, ['VFIO removal-request: a listener threw: driver bug', 'VFIO removal-request: closing the device threw: close bug']);
+});
