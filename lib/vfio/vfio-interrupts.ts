@@ -179,13 +179,18 @@ export class VfioInterrupts implements PciInterrupts {
   /** Vector `v`'s eventfd (into `eventfds[v]`) and its watcher. */
   #openVector(eventfds: (Eventfd | undefined)[], lines: readonly (IrqLine | null)[], v: number): Eventfd {
     const efd = new Eventfd(this.#addon);
-    eventfds[v] = efd;
     // Created once per vector when it is set up; reads the routing table on each delivery.
     const callback: RecordWatcherCallback = (n) => {
       const line = lines[v];
       if (line != null) line.deliver(n, wakeStamps);
     };
-    this.#watch(efd, callback);
+    try {
+      this.#watch(efd, callback);
+    } catch (error) {
+      closeEventfds([efd]);
+      throw error;
+    }
+    eventfds[v] = efd; // only once it is watched: a failed setup leaves the slot free for the next attach
     return efd;
   }
 
@@ -219,9 +224,12 @@ export class VfioInterrupts implements PciInterrupts {
     if (line === null || line === undefined) return;
     this.#lines[vector] = null;
     this.#routed--;
-    if (this.#routed === 0) this.#disableIndex();
-    else if (this.#setup?.dynamic === true) this.#releaseVector(vector);
-    line.detach();
+    try {
+      if (this.#routed === 0) this.#disableIndex();
+      else if (this.#setup?.dynamic === true) this.#releaseVector(vector);
+    } finally {
+      line.detach(); // unrouted here whatever the kernel said: the line can be attached again
+    }
   }
 
   disable(index: IrqIndex): void {

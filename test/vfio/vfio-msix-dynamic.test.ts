@@ -123,6 +123,25 @@ t.test('dynamic MSI-X: a refused add leaves the line unattached and the other ve
   t.equal(fake.open.size, 0, 'close released every fd');
 });
 
+t.test('dynamic MSI-X: a release the kernel refuses still unroutes the line, which attaches again', async (t) => {
+  let refuse = true;
+  const { fake, dev } = open(false, { setIrqsError: (s) => (s.index === MSIX && s.start === 2 && s.fds?.[0] === -1 && refuse ? 'EIO' : undefined) });
+  const v0 = recorder('v0');
+  const v2 = recorder('v2');
+  dev.irq.attach(MSIX, 0, v0.line);
+  dev.irq.attach(MSIX, 2, v2.line);
+  const openBefore = fake.open.size;
+  t.throws(() => dev.irq.detach(MSIX, 2), { code: 'EIO' });
+  t.notOk(v2.line.attached, 'the line is unattached all the same');
+  t.equal(fake.open.size, openBefore - 1, 'and its eventfd closed');
+  refuse = false;
+  const again = setsDuring(fake, () => dev.irq.attach(MSIX, 2, v2.line));
+  t.match(again, [{ index: MSIX, start: 2, count: 1 }], 'a new attach sets the vector up again');
+  t.ok(v2.line.attached);
+  dev.close();
+  t.equal(fake.open.size, 0);
+});
+
 t.test('dynamic MSI-X: a first attach the kernel refuses enables nothing', async (t) => {
   const { fake, dev, base } = open(false, { setIrqsError: (s) => (s.index === MSIX ? 'EINVAL' : undefined) });
   t.throws(() => dev.irq.attach(MSIX, 1, new IrqLine()), { code: 'EINVAL' });
