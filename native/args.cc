@@ -178,4 +178,21 @@ bool ArgInt32Array(const Napi::CallbackInfo& info, size_t i, size_t min_length, 
   return true;
 }
 
+bool ForEachElement(Napi::Env env, Napi::Array a, uint32_t length, const char* name,
+                    const std::function<bool(uint32_t, Napi::Value)>& visit) {
+  for (uint32_t i = 0; i < length; ++i) {
+    Napi::Value v = a.Get(i);
+    if (v.IsEmpty() || env.IsExceptionPending()) return false;  // an element getter threw
+    // A getter may push or truncate: a changed array is refused, never read past `length` (a truncated
+    // one would otherwise send its holes as 0).
+    if (a.Length() != length) {
+      ThrowRange(env, std::string(name) + " changed length while being read (" + std::to_string(length) + " → " +
+                          std::to_string(a.Length()) + "); pass a plain array");
+      return false;
+    }
+    if (!visit(i, v)) return false;
+  }
+  return true;
+}
+
 }  // namespace ddk

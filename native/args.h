@@ -5,6 +5,7 @@
 
 #include <napi.h>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ddk {
@@ -29,6 +30,11 @@ bool ArgOptObject(const Napi::CallbackInfo& info, size_t i, const char* name, Na
 bool ArgOptBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool fallback, bool* out);
 /** obj[key] as a boolean; undefined → `fallback`. */
 bool OptBool(Napi::Object obj, const char* key, bool fallback, bool* out);
+/** Visits a[0..length) — `length` read once by the caller, the buffer sized for it — and refuses an
+ *  array that an element getter grows or shrinks (RangeError naming `name`) or a getter that throws
+ *  (its exception pending); `visit` returns false after throwing. False when anything failed. */
+bool ForEachElement(Napi::Env env, Napi::Array a, uint32_t length, const char* name,
+                    const std::function<bool(uint32_t, Napi::Value)>& visit);
 /** info[i] as an Int32Array of at least `min_length` elements: its data and length from one
  *  napi_get_typedarray_info (node-addon-api's TypedArrayType(), ElementLength() and Data() would each
  *  make that call again), or false after throwing the TypeError "<what>: <expected>" (composed only

@@ -224,19 +224,15 @@ Napi::Value DevicePciHotReset(const Napi::CallbackInfo& info) {
                                std::to_string(kMaxHotResetGroups) + " (one per function of a bus)");
   }
   std::vector<uint8_t> buf(sizeof(uapi::vfio_pci_hot_reset) + sizeof(int32_t) * count, 0);
-  for (uint32_t i = 0; i < count; ++i) {
-    Napi::Value v = a.Get(i);
-    if (v.IsEmpty() || env.IsExceptionPending()) return env.Undefined();  // an element getter threw
-    if (a.Length() != count) {
-      return ThrowRange(env, "groupFds changed length while being read (" + std::to_string(count) + " → " +
-                                 std::to_string(a.Length()) + "); pass a plain array");
-    }
+  const bool read = ForEachElement(env, a, count, "groupFds", [&](uint32_t i, Napi::Value v) {
     int64_t groupFd = 0;
     const std::string name = "groupFds[" + std::to_string(i) + "]";
-    if (!ValueInt(env, v, name.c_str(), 0, INT32_MAX, &groupFd)) return env.Undefined();
+    if (!ValueInt(env, v, name.c_str(), 0, INT32_MAX, &groupFd)) return false;
     const int32_t g = static_cast<int32_t>(groupFd);
     memcpy(buf.data() + sizeof(uapi::vfio_pci_hot_reset) + i * sizeof g, &g, sizeof g);
-  }
+    return true;
+  });
+  if (!read) return env.Undefined();
   uapi::vfio_pci_hot_reset head{};
   head.argsz = static_cast<uint32_t>(buf.size());
   head.flags = 0;

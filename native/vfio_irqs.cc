@@ -56,25 +56,22 @@ Napi::Value DeviceSetIrqs(const Napi::CallbackInfo& info) {
       return ThrowRange(env, std::string(key) + " has " + std::to_string(length) + " entries, count is " +
                                  std::to_string(count));
     }
-    for (uint32_t i = 0; i < length; ++i) {
-      Napi::Value v = a.Get(i);
-      if (v.IsEmpty() || env.IsExceptionPending()) return env.Undefined();  // an element getter threw
-      // An element getter may push or truncate: a changed array is refused, never read past `count`
-      // (a truncated one would otherwise send holes as fd 0).
-      if (a.Length() != length) {
-        return ThrowRange(env, std::string(key) + " changed length while being read (" + std::to_string(length) +
-                                   " → " + std::to_string(a.Length()) + "); pass a plain array");
-      }
+    const bool read = ForEachElement(env, a, length, key, [&](uint32_t i, Napi::Value v) {
       if (data == uapi::VFIO_IRQ_SET_DATA_BOOL) {
-        if (!v.IsBoolean()) return ThrowType(env, "bools[" + std::to_string(i) + "] must be a boolean");
+        if (!v.IsBoolean()) {
+          ThrowType(env, "bools[" + std::to_string(i) + "] must be a boolean");
+          return false;
+        }
         buf[sizeof(uapi::vfio_irq_set) + i] = v.As<Napi::Boolean>().Value() ? 1 : 0;
-      } else {
-        int64_t efd = 0;
-        if (!ValueInt(env, v, "fds[i]", -1, INT32_MAX, &efd)) return env.Undefined();
-        const int32_t e = static_cast<int32_t>(efd);
-        memcpy(buf.data() + sizeof(uapi::vfio_irq_set) + i * 4, &e, 4);
+        return true;
       }
-    }
+      int64_t efd = 0;
+      if (!ValueInt(env, v, "fds[i]", -1, INT32_MAX, &efd)) return false;
+      const int32_t e = static_cast<int32_t>(efd);
+      memcpy(buf.data() + sizeof(uapi::vfio_irq_set) + i * 4, &e, 4);
+      return true;
+    });
+    if (!read) return env.Undefined();
   }
   uapi::vfio_irq_set head{};
   head.argsz = static_cast<uint32_t>(buf.size());
