@@ -132,9 +132,7 @@ export function enableVector(h: IntrHandle): void {
       return;
     }
     const table = msix as MsixLayout;
-    if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
-    else programMsixMessage(device, table, h.inum);
-    writeMsixMask(device, table, h.inum, false);
+    programMsixVector(device, table, h);
     setMsixEnable(device, table, true);
   } catch (error) {
     try {
@@ -142,6 +140,13 @@ export function enableVector(h: IntrHandle): void {
     } catch { /* the device went away meanwhile */ }
     throw error;
   }
+}
+
+/** An enabled MSI-X handle's table entry: its message (a dup's: its original's), then unmasked. */
+function programMsixVector(device: PciDevice, table: MsixLayout, h: IntrHandle): void {
+  if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
+  else programMsixMessage(device, table, h.inum);
+  writeMsixMask(device, table, h.inum, false);
 }
 
 /** DDI_INTROP_DISABLE. `lastOne`: no other vector of the device stays enabled. */
@@ -240,11 +245,7 @@ export function restoreAfterReset(dip: DevInfo): void {
     setMsiEnable(device, msi, true);
   } else if (dip.currentType === DDI_INTR_TYPE_MSIX) {
     const msix = requireMsix(device);
-    for (const h of enabled) {
-      if (h.isDup) dupVector(h.main as IntrHandle, h.inum);
-      else programMsixMessage(device, msix, h.inum);
-      writeMsixMask(device, msix, h.inum, false);
-    }
+    for (const h of enabled) programMsixVector(device, msix, h);
     setMsixEnable(device, msix, true);
   }
 }
