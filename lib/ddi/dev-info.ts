@@ -68,8 +68,14 @@ export class DevInfo {
   #afterReset(event: ResetEvent): void {
     try {
       restoreAfterReset(this);
-    } catch {
+    } catch (error) {
       // The device went away during the reset: nothing left to program; the removal event follows.
+      // Open and still failing: the driver must hear that its vectors were not restored.
+      if (!this.device.closed) {
+        process.emitWarning(`ddi: ${this.device.bdf}: re-programming MSI/MSI-X after the reset failed ` +
+          `(${error instanceof Error ? error.message : String(error)}); its interrupts may not arrive until they are disabled and enabled again`,
+        { type: 'DdiWarning', code: 'DDI_RESET_RESTORE_FAILED' });
+      }
     }
     this.events.post(event.kind === 'bus' ? DDI_DEVI_BUS_RESET_EVENT : DDI_DEVI_DEVICE_RESET_EVENT, null);
   }

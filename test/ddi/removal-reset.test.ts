@@ -193,3 +193,22 @@ t.test('a throwing event handler is reported once and the others still run', asy
   t.equal(after, 2);
   t.same(warnings, ['DDI_EVENT_HANDLER_THREW'], 'one warning per registration');
 });
+
+t.test('a reset whose MSI-X re-programming fails is a warning on an open device; the event is posted all the same', async (t) => {
+  const device = testDevice(t, { msix: { vectors: 2 } });
+  enabled(device, DDI_INTR_TYPE_MSIX, 1, []);
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => { warnings.push(w.code ?? ''); };
+  process.on('warning', onWarning);
+  t.teardown(() => { process.off('warning', onWarning); });
+  let posted = 0;
+  ddi_add_event_handler(ddi_dev_info(device), cookie(device, DDI_DEVI_DEVICE_RESET_EVENT), () => { posted++; }, null, out(null));
+  const bar = device.bar.bind(device);
+  // What a failing bus would do: the table BAR refuses the nexus's writes after the reset.
+  device.bar = (i: number) => ({ ...bar(i), write32: () => { throw new Error('BAR write refused'); } }) as unknown as ReturnType<typeof bar>;
+  device.reset();
+  device.bar = bar;
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(posted, 1, 'DEVICE_RESET posted');
+  t.same(warnings, ['DDI_RESET_RESTORE_FAILED']);
+});
