@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { errnoCode } from '../errors.ts';
+import { UsageError } from './exit-codes.ts';
 
 export interface OutputPathProblem {
   /** ENOENT / ENOTDIR / EACCES / EISDIR … (the errno name behind it). */
@@ -29,4 +30,10 @@ export function outputPathProblem(path: string): OutputPathProblem | null {
     }
   }
   return null;
+}
+
+/** `--plot`'s value: a file name ending in .svg (UsageError otherwise). */
+export function svgPlotName(raw: unknown): string {
+  if (typeof raw !== 'string' || raw === '' || !raw.endsWith('.svg')) throw new UsageError(`--plot needs a file name ending in .svg, got ${JSON.stringify(raw)}`);
+  return raw;
 }

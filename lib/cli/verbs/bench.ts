@@ -16,7 +16,7 @@ import type { CliContext } from '../context.ts';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../exit-codes.ts';
 import type { Verb } from '../verb.ts';
 import { renderBenchSvg } from '../bench-plot.ts';
-import { outputPathProblem } from '../output-path.ts';
+import { outputPathProblem, svgPlotName } from '../output-path.ts';
 import type { BenchResult, HostSuiteModule, HwBenchModule, ReportModule } from '../bench-types.ts';
 
 /** scripts/bench/<file> of the checkout: lib/cli/verbs and dist/cli/verbs are both three levels down. */
@@ -39,10 +39,10 @@ async function load<T>(file: string): Promise<T> {
 function plotPath(args: ParsedArgs): string | null {
   const raw = args.values['plot'];
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || raw === '' || !raw.endsWith('.svg')) throw new UsageError(`--plot needs a file name ending in .svg, got ${JSON.stringify(raw)}`);
-  const problem = outputPathProblem(raw);
-  if (problem !== null) throw new DdkError(problem.code, `--plot ${raw}: ${problem.message}`);
-  return raw;
+  const name = svgPlotName(raw);
+  const problem = outputPathProblem(name);
+  if (problem !== null) throw new DdkError(problem.code, `--plot ${name}: ${problem.message}`);
+  return name;
 }
 
 /**

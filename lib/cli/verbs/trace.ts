@@ -22,7 +22,7 @@ import type { ParsedArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.ts';
 import { printJson } from '../output.ts';
-import { outputPathProblem } from '../output-path.ts';
+import { outputPathProblem, svgPlotName } from '../output-path.ts';
 import { runTracedCommand, traceNodeOptions } from '../trace-child.ts';
 import { formatReplay, formatTraceSummary } from '../trace-report.ts';
 import type { Verb } from '../verb.ts';
@@ -133,7 +133,7 @@ export const traceVerb: Verb = {
     if (output === null && command.length > 0) throw new UsageError(`a command is only run with -o (got ${JSON.stringify(command.join(' '))})`);
     if (args.values['slack'] !== undefined && replayFile === null) throw new UsageError('--slack only applies to --replay');
     const plotRaw = stringOption(args, 'plot');
-    if (plotRaw !== null && !plotRaw.endsWith('.svg')) throw new UsageError(`--plot needs a file name ending in .svg, got ${JSON.stringify(plotRaw)}`);
+    if (plotRaw !== null) svgPlotName(plotRaw);
     if (plotRaw !== null && replayFile !== null) throw new UsageError('--plot draws a recording: use it with -o or -i, not --replay');
     const plot = plotRaw === null ? null : writable('--plot', plotRaw);
     if (replayFile !== null) return replay(replayFile, args, json, ctx);
