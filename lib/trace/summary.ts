@@ -10,6 +10,7 @@
  * driver enabled, the message). Interrupts nothing raised by a write (edu's factorial and DMA
  * completions, NVMe completions) have fires and deliveries but no such latency.
  */
+import { nearestRank } from '../stats.ts';
 import { EDU_REG } from '../pci/edu-regs.ts';
 import { TEST_DEV_REGS } from '../emu/test-device.ts';
 import { CAT, KITS_PID, parseHex, type TraceEvent } from './format.ts';
@@ -86,8 +87,7 @@ function raisedTrack(model: string | null, event: TraceEvent): string | null {
 export function latencyStats(samples: number[]): LatencyStats | null {
   if (samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
-  return { count: sorted.length, medianUs: at(0.5), p99Us: at(0.99), maxUs: sorted[sorted.length - 1] as number };
+  return { count: sorted.length, medianUs: nearestRank(sorted, 0.5), p99Us: nearestRank(sorted, 0.99), maxUs: sorted[sorted.length - 1] as number };
 }
 
 interface DeviceState {

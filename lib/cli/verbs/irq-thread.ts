@@ -5,6 +5,7 @@
  * lib/drivers/edu-irq-thread.ts); `--nvme` the NVMe admin queue (lib/cli/irq-thread-nvme.ts,
  * lib/drivers/nvme-irq-thread). Emulated devices unless `--device BDF` names one bound to vfio-pci.
  */
+import { nearestRank } from '../../stats.ts';
 import { normalizeBdf } from '../../vfio/bdf.ts';
 import { JSON_OPTION, integerOption } from '../args.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.ts';
@@ -14,14 +15,9 @@ import { toJson } from '../output.ts';
 import type { CliContext } from '../context.ts';
 import type { Verb } from '../verb.ts';
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
-}
-
 function latencySummary(latenciesNs: readonly number[]): { min: number; median: number; p99: number } {
   const us = latenciesNs.map((ns) => ns / 1000).sort((a, b) => a - b);
-  return { min: us[0] ?? 0, median: percentile(us, 0.5), p99: percentile(us, 0.99) };
+  return { min: us[0] ?? 0, median: nearestRank(us, 0.5), p99: nearestRank(us, 0.99) };
 }
 
 const formatLatency = (l: { min: number; median: number; p99: number }): string =>
