@@ -45,6 +45,7 @@ export class TracedConfig implements ConfigSpace {
 
   #read(width: Width, offset: number, read: (offset: number) => number): number {
     const r = this.#tracks.recorder;
+    if (r.stopped) return read(offset);
     const seq = r.nextSeq();
     const ts = r.now();
     const value = read(offset);
@@ -54,6 +55,7 @@ export class TracedConfig implements ConfigSpace {
 
   #write(width: Width, offset: number, value: number, write: (offset: number, value: number) => void): void {
     const r = this.#tracks.recorder;
+    if (r.stopped) { write(offset, value); return; }
     const seq = r.nextSeq();
     const ts = r.now();
     write(offset, value);
@@ -101,6 +103,7 @@ export class TracedRegion implements PciRegion {
 
   #read(width: Width, offset: number, read: (offset: number) => number): number {
     const r = this.#tracks.recorder;
+    if (r.stopped) return read(offset);
     const seq = r.nextSeq();
     const ts = r.now();
     const value = read(offset);
@@ -109,8 +112,9 @@ export class TracedRegion implements PciRegion {
   }
 
   #write(width: Width, offset: number, value: number, write: (offset: number, value: number) => void): void {
-    this.#dma.snapshot('write');
     const r = this.#tracks.recorder;
+    if (r.stopped) { write(offset, value); return; }
+    this.#dma.snapshot('write');
     const seq = r.nextSeq();
     const ts = r.now();
     write(offset, value);
@@ -126,6 +130,7 @@ export class TracedRegion implements PciRegion {
 
   read64(offset: number): bigint {
     const r = this.#tracks.recorder;
+    if (r.stopped) return this.region.read64(offset);
     const seq = r.nextSeq();
     const ts = r.now();
     const value = this.region.read64(offset);
@@ -134,8 +139,9 @@ export class TracedRegion implements PciRegion {
   }
 
   write64(offset: number, value: bigint): void {
-    this.#dma.snapshot('write');
     const r = this.#tracks.recorder;
+    if (r.stopped) { this.region.write64(offset, value); return; }
+    this.#dma.snapshot('write');
     const seq = r.nextSeq();
     const ts = r.now();
     this.region.write64(offset, value);

@@ -7,6 +7,8 @@
 import { roundUs, type TraceEvent } from './format.ts';
 
 export interface TrackRecorder {
+  /** Recording ended (stopTrace): the views pass accesses straight through. */
+  readonly stopped: boolean;
   now(): number;
   nextSeq(): number;
   emit(event: TraceEvent): void;

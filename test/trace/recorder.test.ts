@@ -162,8 +162,14 @@ t.test('one recorder at a time; after stopTrace devices are plain and later even
   const plain = createEduDevice();
   t.not(plain.bar(0).view, undefined);
   const before = recorder.events;
-  traced.bar(0).read32(0);
+  let stamped = 0;
+  const nextSeq = recorder.nextSeq.bind(recorder);
+  recorder.nextSeq = () => { stamped++; return nextSeq(); };
+  t.equal(traced.bar(0).read32(0), 0x010000ed, 'the view still reaches the device');
+  traced.bar(0).write32(4, 1);
+  traced.config.read16(0);
   t.equal(recorder.events, before, 'a view of a stopped recorder records nothing');
+  t.equal(stamped, 0, 'and does no recording work: accesses go straight through');
   t.equal(recorder.traceDevice(plain), plain);
   traced.close();
   plain.close();
