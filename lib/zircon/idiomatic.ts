@@ -20,6 +20,7 @@ import { zx_interrupt_wait as zx_interrupt_wait_blocking, zx_port_wait as zx_por
 import { get_root_resource } from './syscalls/resource.ts';
 import type { Out, zx_info_msi_t, zx_port_packet_t } from './types.ts';
 import { check } from './zx-error.ts';
+import { PortPacketBuffer } from './objects/port-packet-buffer.ts';
 
 export { ZxError } from './zx-error.ts';
 
@@ -123,6 +124,13 @@ export class Interrupt extends HandleOwner implements AsyncIterable<InterruptEve
   }
 }
 
+/** Where a Port wait writes: the caller's buffer, or a fresh out for a fresh packet. */
+function packetOut(into: PortPacketBuffer | undefined): Out<zx_port_packet_t> {
+  if (into === undefined) return { value: null as unknown as zx_port_packet_t };
+  if (!(into instanceof PortPacketBuffer)) throw new TypeError('into must be a PortPacketBuffer (new PortPacketBuffer())');
+  return into.out;
+}
+
 export class Port extends HandleOwner implements AsyncIterable<zx_port_packet_t> {
   /** `bindToInterrupt` (default true) creates it with ZX_PORT_BIND_TO_INTERRUPT. */
   static create(options: { bindToInterrupt?: boolean } = {}): Port {
@@ -131,18 +139,22 @@ export class Port extends HandleOwner implements AsyncIterable<zx_port_packet_t>
     return new Port(out.value);
   }
 
-  /** The next packet; rejects with ZxError ZX_ERR_TIMED_OUT after `deadline` (monotonic ns). */
-  async wait(deadline: bigint = ZX_TIME_INFINITE): Promise<zx_port_packet_t> {
-    const out: Out<zx_port_packet_t | null> = { value: null };
-    check(await zx_port_wait(this.handle, deadline, out as Out<zx_port_packet_t>), 'zx_port_wait');
-    return out.value as zx_port_packet_t;
+  /**
+   * The next packet; rejects with ZxError ZX_ERR_TIMED_OUT after `deadline` (monotonic ns). With
+   * `into`, the packet is written into that buffer and the buffer returned (no garbage per packet; the
+   * next wait overwrites it).
+   */
+  async wait(deadline: bigint = ZX_TIME_INFINITE, into?: PortPacketBuffer): Promise<zx_port_packet_t> {
+    const out = packetOut(into);
+    check(await zx_port_wait(this.handle, deadline, out), 'zx_port_wait');
+    return out.value;
   }
 
   /** The blocking form: BLOCKS THE CALLING THREAD until a packet or `deadline` (use it in a Worker). */
-  waitBlocking(deadline: bigint = ZX_TIME_INFINITE): zx_port_packet_t {
-    const out: Out<zx_port_packet_t | null> = { value: null };
-    check(zx_port_wait_blocking(this.handle, deadline, out as Out<zx_port_packet_t>), 'zx_port_wait (blocking)');
-    return out.value as zx_port_packet_t;
+  waitBlocking(deadline: bigint = ZX_TIME_INFINITE, into?: PortPacketBuffer): zx_port_packet_t {
+    const out = packetOut(into);
+    check(zx_port_wait_blocking(this.handle, deadline, out), 'zx_port_wait (blocking)');
+    return out.value;
   }
 
   /** Queues a user packet. */

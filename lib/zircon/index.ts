@@ -64,3 +64,4 @@ export * from './bus/pci-constants.ts';
 
 // The idiomatic tier (also re-exported by 'vfio-ddk').
 export { Interrupt, MsiAllocation, Port, ZxError, type InterruptEvent } from './idiomatic.ts';
+export { PortPacketBuffer } from './objects/port-packet-buffer.ts';

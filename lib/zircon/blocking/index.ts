@@ -61,21 +61,24 @@ export function zx_port_wait(port: number, deadline: bigint, packet: Out<zx_port
   if (typeof entry === 'number') return entry;
   const object = entry.object as PortObject;
   // sys_port_wait: the wait happens first; a NULL packet pointer fails the copy out afterwards.
-  const into: Out<zx_port_packet_t> = o ?? { value: { key: 0n, type: 0, status: 0 } };
-  const copied = (status: number): number => (status === ZX_OK && o === null ? ZX_ERR_INVALID_ARGS : status);
+  const status = waitPort(object, d, o ?? { value: { key: 0n, type: 0, status: 0 } });
+  return status === ZX_OK && o === null ? ZX_ERR_INVALID_ARGS : status;
+}
+
+function waitPort(object: PortObject, deadline: bigint, into: Out<zx_port_packet_t>): number {
   deliverScheduledNow();
-  const now = object.beginWaitSync(d, into);
-  if (now !== null) return copied(now);
-  const until = d >= ZX_TIME_INFINITE ? NO_DEADLINE : d;
+  const now = object.beginWaitSync(deadline, into);
+  if (now !== null) return now;
+  const until = deadline >= ZX_TIME_INFINITE ? NO_DEADLINE : deadline;
   for (;;) {
     deliverScheduledNow();
     const status = object.takeSyncStatus();
-    if (status !== null) return copied(status);
+    if (status !== null) return status;
     const outcome = waitNativeSources(until);
     if (outcome === 'timeout' || outcome === 'none') {
       deliverScheduledNow();
       const late = object.takeSyncStatus();
-      if (late !== null) return copied(late);
+      if (late !== null) return late;
       object.cancelSyncWait();
       return ZX_ERR_TIMED_OUT;
     }

@@ -34,6 +34,12 @@ export class InterruptTimestamps {
     return this.#i64[1] as bigint;
   }
 
+  /** The queued packet's timestamp as two int32 words (no bigint). */
+  packetWords(to: Int32Array): void {
+    to[0] = this.#words[PACKET] as number;
+    to[1] = this.#words[PACKET + 1] as number;
+  }
+
   /** "First trigger wins": a zx_interrupt_trigger timestamp, kept only when nothing is pending. */
   recordIfNone(timestamp: bigint): void {
     if (!this.hasPending) this.#i64[0] = timestamp;

@@ -198,6 +198,10 @@ export class InterruptObject extends KernelObject implements EmbeddedInterruptPa
     return this.#timestamps.packet();
   }
 
+  writePacketTimestamp(to: Int32Array): void {
+    this.#timestamps.packetWords(to);
+  }
+
   /** The pending timestamp (0n: none), for diagnostics. */
   get timestamp(): bigint {
     return this.#timestamps.pending();

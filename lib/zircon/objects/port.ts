@@ -5,8 +5,8 @@
  * per packet, in arrival order.
  *
  * Hot path (interrupt → packet → waiter): pushing the interrupt object on an array and resolving the
- * first waiter; the only objects created are the packet the contract hands back and the caller's
- * Promise.
+ * first waiter; the only objects created are the caller's Promise and — unless the caller's out holds a
+ * PortPacketBuffer, which is filled in place — the packet the contract hands back.
  */
 import { ZX_OBJ_TYPE_PORT } from '../constants/object-types.ts';
 import { ZX_PKT_TYPE_INTERRUPT, ZX_TIME_INFINITE } from '../constants/options.ts';
@@ -15,12 +15,15 @@ import { ZX_ERR_SHOULD_WAIT, ZX_ERR_TIMED_OUT, ZX_OK } from '../constants/status
 import { KernelObject, type SignalObserver } from '../kernel/kernel-object.ts';
 import { armDeadline, type DeadlineTimer } from '../kernel/deadline.ts';
 import type { Out, zx_port_packet_t } from '../types.ts';
+import { PortPacketBuffer } from './port-packet-buffer.ts';
 
 /** What the port needs from an interrupt object's embedded packet. */
 export interface EmbeddedInterruptPacket {
   packetKey: bigint;
   readonly packetTimestamp: bigint;
   packetQueued: boolean;
+  /** The packet timestamp as two int32 words (no bigint), for a PortPacketBuffer. */
+  writePacketTimestamp(to: Int32Array): void;
 }
 
 /** Zircon bounds the ordinary queue (kMaxPendingPacketCount); zx_port_queue then fails SHOULD_WAIT. */
@@ -48,7 +51,10 @@ export class PortObject extends KernelObject {
   queueInterrupt(irq: EmbeddedInterruptPacket): boolean {
     if (irq.packetQueued) return false;
     if (this.#waitResolve.length > 0) {
-      this.#release(this.#interruptPacket(irq));
+      const out = this.#waitOut[0] as Out<zx_port_packet_t>;
+      const resolve = this.#shiftWaiter();
+      this.#copyInterrupt(irq, out);
+      resolve(ZX_OK);
       return true;
     }
     irq.packetQueued = true;
@@ -68,7 +74,10 @@ export class PortObject extends KernelObject {
   /** Queues an ordinary packet (user or signal). ZX_ERR_SHOULD_WAIT when the queue is full. */
   queuePacket(packet: zx_port_packet_t): number {
     if (this.#waitResolve.length > 0) {
-      this.#release(packet);
+      const out = this.#waitOut[0] as Out<zx_port_packet_t>;
+      const resolve = this.#shiftWaiter();
+      this.#copyPacket(packet, out);
+      resolve(ZX_OK);
       return ZX_OK;
     }
     if (this.#packets.length >= PORT_MAX_USER_PACKETS) return ZX_ERR_SHOULD_WAIT;
@@ -82,11 +91,7 @@ export class PortObject extends KernelObject {
 
   /** zx_port_wait after the handle checks: a packet now, TIMED_OUT for a past deadline, else block. */
   wait(deadline: bigint, out: Out<zx_port_packet_t>): Promise<number> {
-    const packet = this.#dequeue();
-    if (packet !== null) {
-      out.value = packet;
-      return Promise.resolve(ZX_OK);
-    }
+    if (this.#dequeueInto(out)) return Promise.resolve(ZX_OK);
     // The clock is read only for finite deadlines (ZX_TIME_INFINITE: no timer, no closure).
     const now = deadline >= ZX_TIME_INFINITE ? 0n : monoNs();
     if (deadline <= now) return Promise.resolve(ZX_ERR_TIMED_OUT);
@@ -107,11 +112,7 @@ export class PortObject extends KernelObject {
    * returned; `takeSyncStatus()` then tells when a packet released it, `cancelSyncWait()` removes it.
    */
   beginWaitSync(deadline: bigint, out: Out<zx_port_packet_t>): number | null {
-    const packet = this.#dequeue();
-    if (packet !== null) {
-      out.value = packet;
-      return ZX_OK;
-    }
+    if (this.#dequeueInto(out)) return ZX_OK;
     if (deadline < ZX_TIME_INFINITE && deadline <= monoNs()) return ZX_ERR_TIMED_OUT;
     this.#syncStatus = null;
     this.#waitResolve.push(this.#setSyncStatus);
@@ -169,25 +170,31 @@ export class PortObject extends KernelObject {
     this.#observers.clear();
   }
 
-  #dequeue(): zx_port_packet_t | null {
+  #dequeueInto(out: Out<zx_port_packet_t>): boolean {
     const irq = this.#interrupts.shift();
     if (irq !== undefined) {
       irq.packetQueued = false;
-      return this.#interruptPacket(irq);
+      this.#copyInterrupt(irq, out);
+      return true;
     }
-    return this.#packets.shift() ?? null;
+    const packet = this.#packets.shift();
+    if (packet === undefined) return false;
+    this.#copyPacket(packet, out);
+    return true;
   }
 
-  /** Dequeue builds a fresh packet: key, type 7, status 0, timestamp (A.6). */
-  #interruptPacket(irq: EmbeddedInterruptPacket): zx_port_packet_t {
-    return { key: irq.packetKey, type: ZX_PKT_TYPE_INTERRUPT, status: ZX_OK, interrupt: { timestamp: irq.packetTimestamp } };
+  /** The interrupt packet at dequeue: key, type 7, status 0, timestamp (A.6) — in place into a buffer. */
+  #copyInterrupt(irq: EmbeddedInterruptPacket, out: Out<zx_port_packet_t>): void {
+    const into = out.value;
+    if (into instanceof PortPacketBuffer) irq.writePacketTimestamp(into.fillInterrupt(irq.packetKey, ZX_OK));
+    else out.value = { key: irq.packetKey, type: ZX_PKT_TYPE_INTERRUPT, status: ZX_OK, interrupt: { timestamp: irq.packetTimestamp } };
   }
 
-  #release(packet: zx_port_packet_t): void {
-    const out = this.#waitOut[0] as Out<zx_port_packet_t>;
-    const resolve = this.#shiftWaiter();
-    out.value = packet;
-    resolve(ZX_OK);
+  /** An ordinary packet leaves the queue: handed over as is, or copied into a buffer. */
+  #copyPacket(packet: zx_port_packet_t, out: Out<zx_port_packet_t>): void {
+    const into = out.value;
+    if (into instanceof PortPacketBuffer) into.fillFrom(packet);
+    else out.value = packet;
   }
 
   #shiftWaiter(): Resolve {
