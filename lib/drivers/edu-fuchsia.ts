@@ -22,7 +22,7 @@ import {
   ZX_ERR_BAD_STATE, ZX_ERR_IO, ZX_ERR_NO_RESOURCES, ZX_ERR_SHOULD_WAIT, ZX_INTERRUPT_BIND, ZX_OK, ZX_PKT_TYPE_INTERRUPT,
   ZX_PKT_TYPE_USER, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, zx_handle_close,
   zx_interrupt_ack, zx_interrupt_bind, zx_port_create, zx_port_queue, zx_port_wait, zx_vmar_map, zx_vmar_root_self,
-  zx_vmar_unmap, zx_vmo_set_cache_policy, type Mapping, type Out, type pci_bar_t, type zx_port_packet_t,
+  zx_vmar_unmap, zx_vmo_set_cache_policy, PortPacketBuffer, type Mapping, type Out, type pci_bar_t,
 } from '../zircon/index.ts';
 
 export type FactorialCallback = (status: number, factorial?: number) => void;
@@ -135,12 +135,12 @@ export class QemuEduDevice {
 
   /** The dispatcher: one port packet → one HandleIrq. */
   async #irqLoop(port: number): Promise<void> {
-    const packet = { value: null as unknown as zx_port_packet_t };
+    const packet = new PortPacketBuffer(); // the driver's zx_port_packet_t, filled in place by each wait
     for (;;) {
-      const status = await zx_port_wait(port, ZX_TIME_INFINITE, packet);
-      if (status === ZX_OK && packet.value.type === ZX_PKT_TYPE_USER) return;
-      if (status === ZX_OK && packet.value.type !== ZX_PKT_TYPE_INTERRUPT) continue;
-      this.#handleIrq(status === ZX_OK ? packet.value.status : status);
+      const status = await zx_port_wait(port, ZX_TIME_INFINITE, packet.out);
+      if (status === ZX_OK && packet.type === ZX_PKT_TYPE_USER) return;
+      if (status === ZX_OK && packet.type !== ZX_PKT_TYPE_INTERRUPT) continue;
+      this.#handleIrq(status === ZX_OK ? packet.status : status);
       if (status !== ZX_OK) return;
     }
   }

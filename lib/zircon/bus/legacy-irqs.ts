@@ -14,7 +14,7 @@ import { ZX_OK } from '../constants/status.ts';
 import { zx_handle_close } from '../syscalls/handle.ts';
 import { zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_create, zx_interrupt_destroy } from '../syscalls/interrupt.ts';
 import { zx_port_create, zx_port_queue, zx_port_wait } from '../syscalls/port.ts';
-import type { zx_port_packet_t } from '../types.ts';
+import { PortPacketBuffer } from '../objects/port-packet-buffer.ts';
 
 /** A function on a shared vector: the bus device's legacy service routine. */
 export interface LegacyIrqClient {
@@ -31,7 +31,7 @@ const sharedIrqs = new Map<number, SharedVector>();
 let workerPort = 0;
 
 async function legacyIrqWorker(port: number): Promise<void> {
-  const packet = { value: null as unknown as zx_port_packet_t };
+  const packet = { value: new PortPacketBuffer() }; // bus.cc's zx_port_packet_t on the worker's stack
   for (;;) {
     const status = await zx_port_wait(port, ZX_TIME_INFINITE, packet);
     if (status !== ZX_OK || packet.value.status !== ZX_OK || packet.value.type === ZX_PKT_TYPE_USER) break;
