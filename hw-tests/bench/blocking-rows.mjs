@@ -8,7 +8,7 @@
 import { EDU_REG } from 'vfio-ddk';
 import {
   ZX_INTERRUPT_BIND, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, zx_interrupt_ack, zx_interrupt_bind, zx_port_create,
-  zx_handle_close,
+  zx_handle_close, PortPacketBuffer,
 } from 'vfio-ddk/zircon';
 import { zx_interrupt_wait, zx_port_wait } from 'vfio-ddk/zircon/blocking';
 import {
@@ -42,7 +42,7 @@ export function zxPortBlockingRow(dev, step) {
   ok(zx_port_create(ZX_PORT_BIND_TO_INTERRUPT, port), 'zx_port_create');
   try {
     ok(zx_interrupt_bind(irq, port.value, 0x1234n, ZX_INTERRUPT_BIND), 'zx_interrupt_bind');
-    const packet = out(null);
+    const packet = new PortPacketBuffer().out; // a driver's packet storage, filled in place
     const samples = measureSync(() => {
       bar.write32(EDU_REG.IRQ_RAISE, 1);
       ok(zx_port_wait(port.value, ZX_TIME_INFINITE, packet), 'zx_port_wait (blocking)');

@@ -13,7 +13,7 @@ import {
   ZX_CACHE_POLICY_UNCACHED_DEVICE, ZX_INTERRUPT_BIND, ZX_OK, ZX_PORT_BIND_TO_INTERRUPT, ZX_TIME_INFINITE, get_root_resource,
   zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_wait, zx_msi_allocate, zx_msi_create, zx_platform_attach,
   zx_port_create, zx_port_wait, zx_vmo_create_physical, zx_vmo_set_cache_policy, zx_object_get_info, programMsiCapability,
-  disableMsiCapability, ZX_INFO_MSI,
+  disableMsiCapability, ZX_INFO_MSI, PortPacketBuffer,
 } from 'vfio-ddk/zircon';
 import {
   ddi_dev_info, ddi_intr_add_handler, ddi_intr_alloc, ddi_intr_block_disable, ddi_intr_block_enable, ddi_intr_free,
@@ -70,7 +70,7 @@ export async function zxPortRow(dev, step) {
   ok(zx_port_create(ZX_PORT_BIND_TO_INTERRUPT, port), 'zx_port_create');
   try {
     ok(zx_interrupt_bind(irq, port.value, 0x1234n, ZX_INTERRUPT_BIND), 'zx_interrupt_bind');
-    const packet = out(null);
+    const packet = new PortPacketBuffer().out; // a driver's packet storage, filled in place
     const samples = await measureAsync(() => {
       const waiting = zx_port_wait(port.value, ZX_TIME_INFINITE, packet);
       bar.write32(EDU_REG.IRQ_RAISE, 1);

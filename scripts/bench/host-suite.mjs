@@ -5,6 +5,7 @@
  *
  *   zx_interrupt_wait_virtual   trigger → zx_interrupt_wait            vs promise_pingpong
  *   zx_port_wait_virtual        trigger → zx_port_wait + zx_interrupt_ack vs promise_pingpong
+ *   zx_port_wait_into_buffer    blocking zx_port_wait into a PortPacketBuffer vs a new packet (host-port-packet.mjs)
  *   emu_msi_delivery            test-device RAISE_MSI → IrqLine → Promise  vs setimmediate_promise
  *   emu_bar_read32 / emu_config_read32   per read (batches of 64)     vs bare_method_read32
  *   ddi_intr_setup_per_vector_N  (alloc + add_handler + enable) / N, N = 256…2048 vs the N = 256 row
@@ -16,7 +17,7 @@
 import {
   ZX_INFO_HANDLE_BASIC, ZX_INTERRUPT_BIND, ZX_INTERRUPT_VIRTUAL, ZX_OK, ZX_PORT_BIND_TO_INTERRUPT, ZX_RIGHT_SAME_RIGHTS,
   ZX_TIME_INFINITE, zx_handle_close, zx_handle_duplicate, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_create,
-  zx_interrupt_trigger, zx_interrupt_wait, zx_object_get_info, zx_port_create, zx_port_wait, zx_vmo_create,
+  zx_interrupt_trigger, zx_interrupt_wait, zx_object_get_info, zx_port_create, zx_port_wait, zx_vmo_create, PortPacketBuffer,
 } from 'vfio-ddk/zircon';
 import {
   ddi_dev_info, ddi_intr_alloc, ddi_intr_add_handler, ddi_intr_enable, ddi_intr_disable, ddi_intr_remove_handler,
@@ -26,6 +27,7 @@ import { createEduDevice, createTestDevice, TEST_DEV_REGS } from 'vfio-ddk/emu';
 import { IrqLine, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, VFIO_PCI_MSI_IRQ_INDEX } from 'vfio-ddk';
 import { measureAsyncInterleaved, measureBatchedInterleaved, timerCostNs } from './measure.mjs';
 import { evaluateTargets, makeRow } from './report.mjs';
+import { portPacketRows } from './host-port-packet.mjs';
 
 export const DDI_SIZES = [256, 512, 1024, 2048];
 export const LIVE_HANDLES = 100_000;
@@ -59,7 +61,7 @@ async function virtualWaitRows(opts) {
   check(zx_interrupt_create(0, 0, ZX_INTERRUPT_VIRTUAL, irq2), 'zx_interrupt_create');
   check(zx_port_create(ZX_PORT_BIND_TO_INTERRUPT, port), 'zx_port_create');
   check(zx_interrupt_bind(irq2.value, port.value, 1n, ZX_INTERRUPT_BIND), 'zx_interrupt_bind');
-  const packet = outOf(null);
+  const packet = new PortPacketBuffer().out; // a driver's packet storage, filled in place
   try {
     const [baseline, wait, portWait] = await measureAsyncInterleaved([
       { once: promisePingPong() },
@@ -238,6 +240,7 @@ export async function runHostSuite(o = {}) {
     log,
     liveHandles: o.liveHandles ?? LIVE_HANDLES,
     ddiRounds: o.ddiRounds ?? Math.min(100, Math.max(5, Math.round(iterations / 200))),
+    gcRounds: 20 * iterations,
     checkpoint: async () => {
       await new Promise((resolve) => setImmediate(resolve));
       signal?.throwIfAborted();
@@ -254,7 +257,7 @@ export async function runHostSuite(o = {}) {
   };
   const started = Date.now();
   const rows = [];
-  for (const group of [virtualWaitRows, emulationRows, ddiRows, handleRows]) {
+  for (const group of [virtualWaitRows, portPacketRows, emulationRows, ddiRows, handleRows]) {
     await opts.checkpoint();
     rows.push(...(await group(opts)));
   }

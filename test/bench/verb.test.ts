@@ -17,7 +17,7 @@ async function bench(argv: string[]): Promise<{ code: number; stdout: string; st
 }
 
 const HOST_ROWS = [
-  'zx_interrupt_wait_virtual', 'zx_port_wait_virtual', 'emu_msi_delivery', 'emu_bar_read32', 'emu_config_read32',
+  'zx_interrupt_wait_virtual', 'zx_port_wait_virtual', 'zx_port_wait_into_buffer', 'emu_msi_delivery', 'emu_bar_read32', 'emu_config_read32',
   'ddi_intr_setup_per_vector_256', 'ddi_intr_setup_per_vector_512', 'ddi_intr_setup_per_vector_1024',
   'ddi_intr_setup_per_vector_2048', 'zx_handle_dup_close', 'zx_get_info_basic',
 ];
@@ -39,6 +39,8 @@ t.test('--json: every host row with summaries, ratios and histograms; --plot wri
     t.ok((row.histogram?.subject?.counts.reduce((a, b) => a + b, 0) ?? 0) === row.n, `${row.name}: histogram holds every sample`);
   }
   t.equal(result.rows.find((row) => row.name === 'ddi_intr_setup_per_vector_256')?.ratio_median, 1, 'the 256 row is its own baseline');
+  const packetRow = result.rows.find((row) => row.name === 'zx_port_wait_into_buffer') as Record<string, unknown> | undefined;
+  t.same([typeof packetRow?.['scavenges_new_packet'], typeof packetRow?.['scavenges_buffer'], packetRow?.['gc_rounds']], ['number', 'number', 400], 'the packet row counts collections');
   t.same(result.targets.map((x) => x.row), ['zx_interrupt_wait_virtual', 'zx_port_wait_virtual'], 'host targets reported');
   t.match(r.stderr, /bench: promise_pingpong \/ zx_interrupt_wait_virtual \/ zx_port_wait_virtual 100 %/, 'progress on stderr');
   const svg = readFileSync(svgPath, 'utf8');
