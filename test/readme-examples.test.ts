@@ -37,12 +37,13 @@ blocks.forEach((code, i) => {
     }
     const output = printed.join('\n');
     if (code.includes('edu.factorial(10)')) t.match(output, /10! = 3628800/);
+    if (code.includes('new PortPacketBuffer()')) t.match(output, /timestamps 100 200 300 key 7/);
     if (code.includes("encode('hello through the IOMMU')")) t.match(output, /hello through the IOMMU/);
     if (code.includes('timeoutMs: 50')) t.match(output, /ETIMEDOUT: [\s\S]*ABORT_ERR \(AbortError\)/);
     if (code.includes('new Pci(device)')) t.match(output, /zx_interrupt_wait → ZX_OK 10! = 3628800[\s\S]*ZX_ERR_BAD_STATE[\s\S]*ZX_ERR_ACCESS_DENIED/);
     if (code.includes('zx_port_wait →')) t.match(output, /zx_interrupt_wait → 0[\s\S]*zx_port_wait → 0 key 42 type 7/);
     if (code.includes("console.log(`vector ${i}")) t.match(output, /vector 2: my-softc 2/);
-    if (code.includes('Interrupt.virtual()')) t.match(output, /ZX_ERR_BAD_STATE/);
+    if (code.includes('await irq.wait()')) t.match(output, /ZX_ERR_BAD_STATE/);
     if (code.includes('replayTrace(file)')) t.match(output, /0000:\d\d:\d\d\.\d edu: FACTORIAL read 1×, written 1×\nreplay equal: true null/);
     if (code.includes('nic.requestRemoval()')) {
       t.match(output, /removal requested; device still open: true\ninterrupt wait: ZX_ERR_CANCELED\nport wait: ZX_OK key 2 peer closed: true/);
