@@ -8,10 +8,11 @@
  * the vector is enabled with ddi_intr_block_enable (B.4).
  */
 import {
-  DDI_EAGAIN, DDI_EINVAL, DDI_FAILURE, DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_FLAG_BLOCK, DDI_INTR_NOTFOUND,
+  DDI_INTR_ALLOC_STRICT, DDI_INTR_CLAIMED, DDI_INTR_FLAG_BLOCK,
   DDI_INTR_TYPE_MSI, DDI_SUCCESS, ddi_dev_info, ddi_intr_add_handler, ddi_intr_alloc, ddi_intr_block_disable,
   ddi_intr_block_enable, ddi_intr_free, ddi_intr_get_cap, ddi_intr_get_pri, ddi_intr_remove_handler,
 } from '../ddi/index.ts';
+import { ddiStatusName } from '../ddi/status-names.ts';
 import {
   DDI_DEVICE_ATTR_V0, DDI_STRICTORDER_ACC, DDI_STRUCTURE_LE_ACC, ddi_check_acc_handle, ddi_get32, ddi_put32,
   ddi_regs_map_free, ddi_regs_map_setup, pci_config_get16, pci_config_setup, pci_config_teardown,
@@ -24,18 +25,14 @@ import type { DemoSession, DemoStep } from './demo-session.ts';
 import type { Timeline } from './demo-timeline.ts';
 import { DEMO_IRQ_CAUSE } from './demo-steps-zircon.ts';
 
-const DDI_STATUS_NAMES: Readonly<Record<number, string>> = {
-  [DDI_SUCCESS]: 'DDI_SUCCESS', [DDI_FAILURE]: 'DDI_FAILURE', [DDI_EINVAL]: 'DDI_EINVAL', [DDI_EAGAIN]: 'DDI_EAGAIN',
-  [DDI_INTR_NOTFOUND]: 'DDI_INTR_NOTFOUND',
-};
-
-function ddiName(status: number): string {
-  return DDI_STATUS_NAMES[status] ?? String(status);
+/** The status by its C name; the call decides what a 1 means (DDI_INTR_NOTFOUND or DDI_ENOMEM). */
+function ddiName(call: string, status: number): string {
+  return ddiStatusName(call.replace(/\(.*$/, ''), status) ?? String(status);
 }
 
 function ddiCheck(timeline: Timeline, status: number, call: string): void {
-  timeline.log('ddi', `${call} → ${ddiName(status)}`);
-  check(status === DDI_SUCCESS, `${call} returned ${ddiName(status)}`);
+  timeline.log('ddi', `${call} → ${ddiName(call, status)}`);
+  check(status === DDI_SUCCESS, `${call} returned ${ddiName(call, status)}`);
 }
 
 /** The registers as ddi_regs_map_setup handed them out: the access handle and BAR0's base address. */
@@ -134,9 +131,9 @@ async function ddiInterruptHandler(session: DemoSession): Promise<void> {
     teardown.push(['ddi_check_acc_handle', ddi_check_acc_handle(regs.handle)]);
     const mapped = { value: regs.handle as ddi_acc_handle_t | null };
     ddi_regs_map_free(mapped);
-    for (const [call, status] of teardown) timeline.log('ddi', `${call} → ${ddiName(status)}`);
+    for (const [call, status] of teardown) timeline.log('ddi', `${call} → ${ddiName(call, status)}`);
   }
-  for (const [call, status] of teardown) check(status === DDI_SUCCESS, `${call} returned ${ddiName(status)}`);
+  for (const [call, status] of teardown) check(status === DDI_SUCCESS, `${call} returned ${ddiName(call, status)}`);
   const active = device.irq.activeIndex;
   timeline.log('ddi', `MSI ${active === null ? 'disabled' : `still active (index ${active})`}`);
   check(active === null, 'freeing the DDI interrupt left the MSI index enabled');

@@ -9,8 +9,7 @@
  */
 import type { KitFunction } from '../pci/trace-hook.ts';
 import { zx_status_get_string } from '../zircon/constants/status.ts';
-import * as DDI from '../ddi/constants.ts';
-import { DDI_DMA_INUSE, DDI_DMA_MAPPED, DDI_DMA_NOMAPPING, DDI_DMA_NORESOURCES, DDI_DMA_PARTIAL_MAP, DDI_DMA_TOOBIG } from '../ddi/constants-services.ts';
+import { ddiStatusName } from '../ddi/status-names.ts';
 import { CAT, KITS_PID, roundUs, type TraceEvent } from './format.ts';
 
 export interface KitCallRecorder {
@@ -23,18 +22,6 @@ export interface KitCallRecorder {
 
 const CALL_TEXT_MAX = 240;
 
-/** sys/sunddi.h return codes. */
-const DDI_RETURN_NAMES: ReadonlyMap<number, string> = new Map([
-  [DDI.DDI_SUCCESS, 'DDI_SUCCESS'], [DDI.DDI_FAILURE, 'DDI_FAILURE'], [DDI.DDI_NOT_WELL_FORMED, 'DDI_NOT_WELL_FORMED'],
-  [DDI.DDI_EAGAIN, 'DDI_EAGAIN'], [DDI.DDI_EINVAL, 'DDI_EINVAL'], [DDI.DDI_ENOTSUP, 'DDI_ENOTSUP'],
-  [DDI.DDI_EPENDING, 'DDI_EPENDING'], [DDI.DDI_EALREADY, 'DDI_EALREADY'], [DDI.DDI_ENOMEM, 'DDI_ENOMEM'],
-  [DDI.DDI_EBUSY, 'DDI_EBUSY'], [DDI.DDI_ETRANSPORT, 'DDI_ETRANSPORT'], [DDI.DDI_ECONTEXT, 'DDI_ECONTEXT'],
-]);
-/** ddi_dma_*_bind_handle return codes (sys/ddidmareq.h). */
-const DDI_DMA_BIND_NAMES: ReadonlyMap<number, string> = new Map([
-  [DDI_DMA_MAPPED, 'DDI_DMA_MAPPED'], [DDI_DMA_PARTIAL_MAP, 'DDI_DMA_PARTIAL_MAP'], [DDI_DMA_NORESOURCES, 'DDI_DMA_NORESOURCES'],
-  [DDI_DMA_NOMAPPING, 'DDI_DMA_NOMAPPING'], [DDI_DMA_TOOBIG, 'DDI_DMA_TOOBIG'], [DDI_DMA_INUSE, 'DDI_DMA_INUSE'],
-]);
 /** DDI functions whose return value is a status (the others return a register value, a count, a time …). */
 const DDI_STATUS_CALLS = /^(ddi_intr_(?!get_hilevel_pri)|ddi_regs_map|ddi_dev_n?regs|ddi_dev_regsize|ddi_check_acc_handle|pci_config_(setup|teardown)|ddi_dma_(alloc|free|mem|unbind|sync|getwin|numwin))/;
 
@@ -43,8 +30,7 @@ export function statusName(kit: string, name: string, value: unknown): string | 
   if (typeof value !== 'number' || !Number.isInteger(value)) return null;
   if (kit === 'zircon') return value <= 0 && name.startsWith('zx_') ? zx_status_get_string(value) : null;
   if (kit !== 'ddi') return null;
-  if (/^ddi_dma_(addr|buf)_bind_handle$/.test(name)) return DDI_DMA_BIND_NAMES.get(value) ?? null;
-  return DDI_STATUS_CALLS.test(name) ? DDI_RETURN_NAMES.get(value) ?? null : null;
+  return DDI_STATUS_CALLS.test(name) || /^ddi_dma_(addr|buf)_bind_handle$/.test(name) ? ddiStatusName(name, value) : null;
 }
 
 function hexIfLarge(value: number | bigint): string {

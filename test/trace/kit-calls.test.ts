@@ -35,4 +35,6 @@ t.test('statuses: zx_* results ≤ 0, DDI return codes of the calls that return 
   t.equal(statusName('ddi', 'ddi_dma_buf_bind_handle', -3), 'DDI_DMA_TOOBIG');
   t.equal(statusName('other', 'x', 0), null);
   t.equal(statusName('ddi', 'ddi_intr_enable', 1.5), null);
+  t.equal(statusName('ddi', 'ddi_intr_get_nintrs', 1), 'DDI_INTR_NOTFOUND', 'what the get_* calls mean by 1');
+  t.equal(statusName('ddi', 'ddi_intr_alloc', 1), 'DDI_ENOMEM', 'the same value elsewhere');
 });
