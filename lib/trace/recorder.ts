@@ -39,6 +39,7 @@ export class TraceRecorder implements Tracer {
   #asyncIds = 0;
   readonly #kitTracks = new Map<string, number>();
   #stopped = false;
+  readonly #stopActions: (() => void)[] = [];
 
   constructor(path: string, options: RecorderOptions = {}) {
     this.requestedPath = path;
@@ -53,6 +54,11 @@ export class TraceRecorder implements Tracer {
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  onStop(action: () => void): void {
+    if (this.#stopped) action();
+    else this.#stopActions.push(action);
   }
 
   /** Events written so far. */
@@ -106,6 +112,7 @@ export class TraceRecorder implements Tracer {
     if (this.#stopped) return;
     this.#stopped = true;
     if (currentTracer() === this) setTracer(null);
+    for (const action of this.#stopActions.splice(0)) action();
     this.#writer?.close();
   }
 

@@ -47,6 +47,7 @@ export class TracedDma {
 
   /** Writes what changed in the device's mappings since the last look (see the module comment). */
   snapshot(at: 'write' | 'deliver' | 'unmap' | 'close'): void {
+    if (this.#tracks.recorder.stopped) return; // nothing is written any more: no memcmp per delivery
     for (const w of this.#watched) {
       const { bytes, seen } = w;
       // Freed native memory is detached (zero-length); an unchanged mapping costs one memcmp.

@@ -8,8 +8,9 @@
  *   with the time since the first fire it delivers,
  * * "mask" / "unmask" of the line's latch (lib/irq/irq-line.ts).
  * A line is watched by replacing those methods on that line object only, so IrqLine itself and every
- * untraced line are untouched. Messages of a capability a bus driver enabled (MsiMessageSink) get a
- * track per message data value.
+ * untraced line are untouched; when recording stops the line gets its own methods and consumer back,
+ * and the view's other wrappers pass straight through. Messages of a capability a bus driver enabled
+ * (MsiMessageSink) get a track per message data value.
  */
 import type { IrqLine, IrqConsumer } from '../irq/irq-line.ts';
 import type { IrqStamps } from '../irq/stamps.ts';
@@ -40,47 +41,76 @@ function watchLine(line: IrqLine, tracks: DeviceTracks, tid: number, beforeDeliv
     if (state.firstFire < 0) state.firstFire = ts;
     tracks.instant(state.tid, name, CAT.irq, seq, ts, { count });
   };
-  const { fire, deliver, mask, unmask, setConsumer } = line;
-  line.fire = function (this: IrqLine, count = 1): void {
-    const seq = r.nextSeq();
-    const ts = r.now();
-    fire.call(this, count);
-    counted('fire', count, seq, ts);
-  };
-  line.deliver = function (this: IrqLine, count: number, stamps: IrqStamps): void {
-    const seq = r.nextSeq();
-    const ts = r.now();
-    counted('fire', count, seq, ts);
-    deliver.call(this, count, stamps);
-  };
-  line.mask = function (this: IrqLine): void {
-    tracks.instant(state.tid, 'mask', CAT.irq, r.nextSeq(), r.now());
-    mask.call(this);
-  };
-  line.unmask = function (this: IrqLine): void {
-    tracks.instant(state.tid, 'unmask', CAT.irq, r.nextSeq(), r.now());
-    unmask.call(this);
-  };
-  const recording = (consumer: IrqConsumer): IrqConsumer => ({
-    fire(count: number, stamps: IrqStamps): void {
-      beforeDelivery();
+  const originals = { fire: line.fire, deliver: line.deliver, mask: line.mask, unmask: line.unmask, setConsumer: line.setConsumer };
+  const { fire, deliver, mask, unmask, setConsumer } = originals;
+  const ownBefore = new Set(Object.keys(originals).filter((name) => Object.hasOwn(line, name)));
+  // Each wrapper passes straight through once recording stopped (a later view may sit on top of it).
+  const ours = {
+    fire(this: IrqLine, count = 1): void {
+      if (r.stopped) return fire.call(this, count);
       const seq = r.nextSeq();
       const ts = r.now();
-      const latency = state.firstFire < 0 ? null : roundUs(ts - state.firstFire);
-      state.firstFire = -1;
-      try {
-        consumer.fire(count, stamps);
-      } finally {
-        tracks.slice(state.tid, 'deliver', CAT.irq, seq, ts, { count, fire_to_deliver_us: latency });
-      }
+      fire.call(this, count);
+      counted('fire', count, seq, ts);
     },
-    detached: consumer.detached === undefined ? undefined : () => consumer.detached?.(),
-  });
-  line.setConsumer = function (this: IrqLine, consumer: IrqConsumer | null): void {
-    setConsumer.call(this, consumer === null ? null : recording(consumer));
+    deliver(this: IrqLine, count: number, stamps: IrqStamps): void {
+      if (r.stopped) return deliver.call(this, count, stamps);
+      const seq = r.nextSeq();
+      const ts = r.now();
+      counted('fire', count, seq, ts);
+      deliver.call(this, count, stamps);
+    },
+    mask(this: IrqLine): void {
+      if (!r.stopped) tracks.instant(state.tid, 'mask', CAT.irq, r.nextSeq(), r.now());
+      mask.call(this);
+    },
+    unmask(this: IrqLine): void {
+      if (!r.stopped) tracks.instant(state.tid, 'unmask', CAT.irq, r.nextSeq(), r.now());
+      unmask.call(this);
+    },
+    setConsumer(this: IrqLine, consumer: IrqConsumer | null): void {
+      setConsumer.call(this, consumer === null || r.stopped ? consumer : recording(consumer));
+    },
+  };
+  Object.assign(line, ours);
+  /** The consumers this view wrapped, by wrapper: restored when recording stops. */
+  const wrapped = new WeakMap<IrqConsumer, IrqConsumer>();
+  const recording = (consumer: IrqConsumer): IrqConsumer => {
+    const wrapper: IrqConsumer = {
+      fire(count: number, stamps: IrqStamps): void {
+        if (r.stopped) return consumer.fire(count, stamps);
+        beforeDelivery();
+        const seq = r.nextSeq();
+        const ts = r.now();
+        const latency = state.firstFire < 0 ? null : roundUs(ts - state.firstFire);
+        state.firstFire = -1;
+        try {
+          consumer.fire(count, stamps);
+        } finally {
+          tracks.slice(state.tid, 'deliver', CAT.irq, seq, ts, { count, fire_to_deliver_us: latency });
+        }
+      },
+      detached: consumer.detached === undefined ? undefined : () => consumer.detached?.(),
+    };
+    wrapped.set(wrapper, consumer);
+    return wrapper;
   };
   const current = line.consumer;
   if (current !== null) setConsumer.call(line, recording(current));
+  r.onStop(() => {
+    // The line's own methods again (an own property restored, a prototype method uncovered), where no
+    // later view sits on top of ours; then the consumer this view wrapped.
+    const fields = line as unknown as Record<string, unknown>;
+    for (const [name, original] of Object.entries(originals)) {
+      if (fields[name] !== ours[name as keyof typeof ours]) continue;
+      if (ownBefore.has(name)) fields[name] = original;
+      else delete fields[name];
+    }
+    if (watchedLines.get(line)?.tracks === tracks) watchedLines.delete(line);
+    const now = line.consumer;
+    const unwrapped = now === null ? undefined : wrapped.get(now);
+    if (unwrapped !== undefined) setConsumer.call(line, unwrapped);
+  });
 }
 
 /** A sink that records each message on a track of its data value, then passes it on. */
@@ -88,6 +118,10 @@ function recordingSink(sink: MsiMessageSink, tracks: DeviceTracks, tids: Map<num
   const r = tracks.recorder;
   return {
     message(addressLo: number, addressHi: number, data: number, count: number, stamps: IrqStamps | null): void {
+      if (r.stopped) {
+        sink.message(addressLo, addressHi, data, count, stamps);
+        return;
+      }
       beforeDelivery();
       const seq = r.nextSeq();
       const ts = r.now();
@@ -114,6 +148,10 @@ export function traceInterrupts(irq: PciInterrupts, tracks: DeviceTracks, before
   const messageTids = new Map<number, number>();
   /** Does `action`, then records it on `track` (named then: a refused vector gets no track). */
   const step = (track: { tid: number; name: string }, name: string, args: Record<string, unknown>, action: () => void): void => {
+    if (r.stopped) {
+      action();
+      return;
+    }
     const seq = r.nextSeq();
     const ts = r.now();
     action();
@@ -125,7 +163,7 @@ export function traceInterrupts(irq: PciInterrupts, tracks: DeviceTracks, before
     attach: (index: IrqIndex, vector: number, line: IrqLine): void => {
       // Watched first: an emulated attach can fire at once (an INTx level already asserted).
       const track = irqTrack(index, vector);
-      watchLine(line, tracks, track.tid, beforeDelivery);
+      if (!r.stopped) watchLine(line, tracks, track.tid, beforeDelivery);
       step(track, 'attach', { index, vector }, () => irq.attach(index, vector, line));
     },
     detach: (index: IrqIndex, vector: number): void => {

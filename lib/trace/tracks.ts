@@ -9,6 +9,8 @@ import { roundUs, type TraceEvent } from './format.ts';
 export interface TrackRecorder {
   /** Recording ended (stopTrace): the views pass accesses straight through. */
   readonly stopped: boolean;
+  /** `action` runs when recording ends (at once if it has): a view undoes what it patched. */
+  onStop(action: () => void): void;
   now(): number;
   nextSeq(): number;
   emit(event: TraceEvent): void;

@@ -176,6 +176,48 @@ t.test('one recorder at a time; after stopTrace devices are plain and later even
   JSON.parse(readFileSync(file, 'utf8'));
 });
 
+t.test('after stopTrace a watched line has its own methods and consumer back; deliveries and messages pass straight through', async (t) => {
+  const file = join(t.testdir(), 'lines.json');
+  const recorder = startTrace(file);
+  const device = createTestDevice({ msi: { vectors: 1 }, msix: { vectors: 2 } });
+  device.config.write16(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+  const line = new IrqLine('t');
+  const fired: number[] = [];
+  const consumer = { fire: (count: number) => { fired.push(count); } };
+  line.setConsumer(consumer);
+  device.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 1, line);
+  t.ok(Object.hasOwn(line, 'fire') && line.consumer !== consumer, 'while recording: watched, its consumer wrapped');
+  const messages: number[] = [];
+  device.irq.setMessageSink({ message: (_lo, _hi, data) => { messages.push(data); } });
+  device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSIX, 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(fired, [1], 'recorded delivery');
+  stopTrace();
+  for (const name of ['fire', 'deliver', 'mask', 'unmask', 'setConsumer']) t.notOk(Object.hasOwn(line, name), `${name}: IrqLine's own again`);
+  t.equal(line.consumer, consumer, 'the consumer it had, unwrapped');
+  let stamped = 0;
+  const nextSeq = recorder.nextSeq.bind(recorder);
+  recorder.nextSeq = () => { stamped++; return nextSeq(); };
+  device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSIX, 1);
+  line.mask();
+  line.unmask();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(fired, [1, 1], 'the line still delivers');
+  const msi = findMsi(device.config);
+  if (msi === null) throw new Error('no MSI capability');
+  device.config.write32(msi.addressLo, 0xfee00000);
+  device.config.write16(msi.data, 0x41);
+  device.config.write16(msi.offset + PCI_MSI_FLAGS, device.config.read16(msi.offset + PCI_MSI_FLAGS) | PCI_MSI_FLAGS_ENABLE);
+  device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSI, 0);
+  t.same(messages, [0x41], 'a message reaches the sink');
+  const other = new IrqLine('u');
+  device.irq.detach(VFIO_PCI_MSIX_IRQ_INDEX, 1);
+  device.irq.attach(VFIO_PCI_MSIX_IRQ_INDEX, 1, other);
+  t.notOk(Object.hasOwn(other, 'fire'), 'a line attached after the stop is not watched');
+  t.equal(stamped, 0, 'no recording work after the stop');
+  device.close();
+});
+
 t.test('lazy recorders claim the file: the first writes it, a second one FILE.<pid>.json', async (t) => {
   const dir = t.testdir();
   const file = join(dir, 'claim.json');
