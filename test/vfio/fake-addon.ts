@@ -23,6 +23,8 @@ export interface FakeOptions {
   msix?: { count: number; noresize: boolean };
   /** The errno code SET_IRQS fails with for this request, or undefined to accept it (recorded either way). */
   setIrqsError?: (set: IrqSet) => string | undefined;
+  /** The errno code creating an eventfd watcher fails with (asked at each creation), or undefined. */
+  watcherError?: () => string | undefined;
   /** VFIO_DEVICE_FLAGS_RESET set and VFIO_DEVICE_RESET succeeding (default: no reset, EINVAL). */
   resetWorks?: boolean;
   /** What GET_PCI_HOT_RESET_INFO answers (an errno code throws it); default ENODEV (root bus). */
@@ -75,6 +77,8 @@ export function fakeAddon(o: FakeOptions = {}) {
       hasRef = true;
       /** As the native watcher: with a wake record, count and timestamps go there and `cb(count)` is called. */
       constructor(n: number, cb: WatcherCallback | RecordWatcherCallback, record?: Int32Array) {
+        const refused = o.watcherError?.();
+        if (refused !== undefined) throw errno(refused);
         this.fd = n;
         const slots = record === undefined ? null : new BigUint64Array(record.buffer, record.byteOffset, 3);
         watchers.set(n, (count, boot, mono) => {

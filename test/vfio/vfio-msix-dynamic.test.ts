@@ -123,6 +123,29 @@ t.test('dynamic MSI-X: a refused add leaves the line unattached and the other ve
   t.equal(fake.open.size, 0, 'close released every fd');
 });
 
+t.test('dynamic MSI-X: a vector whose watcher cannot be created is not set up; the index and its other vectors stay as they were', async (t) => {
+  let refuse: string | undefined;
+  const { fake, dev, base } = open(false, { watcherError: () => refuse });
+  const v0 = recorder('v0');
+  const v3 = recorder('v3');
+  refuse = 'ENOMEM';
+  t.throws(() => dev.irq.attach(MSIX, 0, v0.line), { code: 'ENOMEM' }, 'a first attach');
+  t.same([fake.irqSets.length, fake.open.size, dev.irq.activeIndex], [0, base, null], 'enabled nothing, its eventfd closed');
+  refuse = undefined;
+  dev.irq.attach(MSIX, 0, v0.line);
+  const openBefore = fake.open.size;
+  refuse = 'ENOMEM';
+  t.same(setsDuring(fake, () => t.throws(() => dev.irq.attach(MSIX, 3, v3.line), { code: 'ENOMEM' })), [], 'no SET_IRQS for vector 3');
+  t.notOk(v3.line.attached, 'the line is not attached');
+  t.equal(fake.open.size, openBefore, 'its eventfd was closed');
+  t.equal(dev.irq.activeIndex, MSIX, 'vector 0 is still enabled');
+  refuse = undefined;
+  t.match(setsDuring(fake, () => dev.irq.attach(MSIX, 3, v3.line)), [{ index: MSIX, start: 3, count: 1 }], 'the next attach sets it up');
+  t.ok(v3.line.attached);
+  dev.close();
+  t.equal(fake.open.size, 0, 'close released every fd');
+});
+
 t.test('dynamic MSI-X: a release the kernel refuses still unroutes the line, which attaches again', async (t) => {
   let refuse = true;
   const { fake, dev } = open(false, { setIrqsError: (s) => (s.index === MSIX && s.start === 2 && s.fds?.[0] === -1 && refuse ? 'EIO' : undefined) });
