@@ -8,11 +8,19 @@
 //       CLOCK_MONOTONIC ns taken right after the read and the count read), -1 when CLOCK_MONOTONIC
 //       passed deadlineNs (INT64_MAX: never), -2 when wakeFd (≥ 0) fired (its count is consumed).
 //
-// The fds are read only when ready (poll first), so a blocking eventfd never stalls the thread past
-// the deadline. The JS side passes its own typed arrays and the poll set lives on the stack (or, past
-// kStackFds, in a per-thread vector that only grows): nothing is allocated per wake.
+// No read can stall the thread past the deadline, whether an fd is blocking or not: a small set
+// (≤ kReadFirstFds) is read before anything is polled with preadv2(RWF_NOWAIT) — an interrupt already
+// pending, the usual case for a thread that handles, acks and waits again while its device keeps
+// interrupting, then costs one syscall instead of poll(2) + read(2) (C's blocking read is one syscall
+// too); when none is pending, the failed reads happen before the thread sleeps, so the interrupt-to-
+// wake latency is that of the poll alone. eventfd_read (fs/eventfd.c) returns EAGAIN for IOCB_NOWAIT;
+// a kernel whose eventfds lack FMODE_NOWAIT answers EOPNOTSUPP, and the thread then only polls.
+// Every other read happens after poll said the fd is ready. The JS side passes its own
+// typed arrays and the poll set lives on the stack (or, past kStackFds, in a per-thread vector that
+// only grows): nothing is allocated per wake.
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +40,7 @@ namespace {
 
 constexpr size_t kMaxFds = 4096;  // more than any device's vectors (MSI-X: 2048) plus a wake fd
 constexpr size_t kStackFds = 64;  // an IRQ thread's vectors: the poll set fits on the stack
+constexpr int64_t kReadFirstFds = 4;  // beyond a few vectors, a failed read each costs more than one poll
 
 // Milliseconds poll(2) may sleep before the deadline; -1 for none. ppoll would take ns, but poll's
 // ms granularity rounded up is what keeps a wait from returning before its deadline.
@@ -91,6 +100,29 @@ Napi::Value EventfdWaitAny(const Napi::CallbackInfo& info) {
     pfds[i] = pollfd{fd, POLLIN, 0};
   }
   if (wake >= 0) pfds[count] = pollfd{static_cast<int>(wake), POLLIN, 0};
+
+  thread_local bool read_first = true;  // off for good once the kernel refuses RWF_NOWAIT here
+  if (read_first && count <= kReadFirstFds) {
+    for (int64_t i = 0; i < count; i++) {
+      uint64_t value = 0;
+      iovec iov{&value, sizeof value};
+      const ssize_t n = preadv2(fds[i], &iov, 1, -1, RWF_NOWAIT);
+      if (n == static_cast<ssize_t>(sizeof value)) {
+        WakeStampNow(record);
+        WakeSetCount(record, value);
+        return Napi::Number::New(env, static_cast<double>(i));
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;  // nothing pending: poll below
+      if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+        read_first = false;  // no RWF_NOWAIT on this kernel's eventfds (or not an eventfd): poll first
+        break;
+      }
+      SysContext ctx;
+      ctx.syscall = "preadv2";
+      ctx.fd = fds[i];
+      return ThrowSys(env, n < 0 ? errno : EIO, ctx);
+    }
+  }
 
   for (;;) {
     const int ready = poll(pfds, nfds, TimeoutMs(deadline));

@@ -20,7 +20,7 @@ import { evaluateTargets, formatTable, pairWithBaseline, writeResult } from './r
 
 export const HW_ROW_ORDER = [
   'eventfd_loopback_watcher', 'msi_roundtrip_watcher', 'msi_roundtrip_irqline', 'msi_roundtrip_zx_interrupt_wait', 'msi_roundtrip_zx_port',
-  'msi_roundtrip_ddi_handler', 'msi_roundtrip_zx_interrupt_wait_blocking', 'msi_roundtrip_zx_port_blocking',
+  'msi_roundtrip_ddi_handler', 'msi_roundtrip_native_wait', 'msi_roundtrip_zx_interrupt_wait_blocking', 'msi_roundtrip_zx_port_blocking',
   'msi_roundtrip_ddi_interrupt_thread', 'storm_irqline', 'mmio_read32_view', 'mmio_read32_accessor', 'mmio_write32_view',
   'mmio_write32_accessor', 'dma_map_unmap_4k', 'dma_map_unmap_2m', 'dma_map_unmap_2m_hugetlb', 'intx_roundtrip_irqline',
 ];

@@ -39,6 +39,25 @@ t.test('the fd that fired, its count and both clocks; a deadline in the past pol
   for (const fd of [a, b]) addon.close(fd);
 });
 
+t.test('a small set is read before it is polled (preadv2 RWF_NOWAIT): blocking eventfds too, never past the deadline', { skip }, async (t) => {
+  const addon = native();
+  const blocking = addon.eventfdCreate(0, { nonblock: false });
+  const other = addon.eventfdCreate(0, { nonblock: true });
+  const fds = Int32Array.of(other, blocking);
+  const record = new IrqStamps();
+  addon.eventfdWrite(blocking, 5);
+  t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, record.words), 1, 'pending on a blocking eventfd: read at once');
+  t.equal(record.count(), 5);
+  const start = mono();
+  t.equal(addon.eventfdWaitAny(fds, 2, mono() + 20_000_000n, -1, record.words), -1, 'nothing pending: the read does not block');
+  t.ok(mono() - start >= 20_000_000n, 'the deadline, not a hang');
+  addon.eventfdWrite(other, 1);
+  addon.eventfdWrite(blocking, 1);
+  t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, record.words), 0, 'both pending: the lower index first, as poll scans');
+  t.equal(addon.eventfdWaitAny(fds, 2, NO_DEADLINE, -1, record.words), 1);
+  for (const fd of [blocking, other]) addon.close(fd);
+});
+
 t.test('another thread ends the wait: an event on a watched fd, or the wake fd', { skip }, async (t) => {
   const addon = native();
   const irq = addon.eventfdCreate(0, { nonblock: true });
