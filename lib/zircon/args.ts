@@ -9,6 +9,9 @@ import type { Out } from './types.ts';
 
 const U32_MIN = -0x80000000;
 const U32_LIMIT = 0x100000000;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
 
 /** A uint32 argument (handle, rights, options, signals, ids), normalised to unsigned. */
 export function u32(name: string, value: unknown): number {
@@ -24,14 +27,20 @@ export function big(name: string, value: unknown): bigint {
   return value;
 }
 
-/** A bigint that C passes as uint64_t: negative values wrap like C's conversion would. */
+/**
+ * A bigint that C passes as uint64_t: negative values wrap like C's conversion would. A value already
+ * in range is returned as is — BigInt.asUintN makes a new bigint in V8's unoptimized tiers, and these
+ * checks run on every wait.
+ */
 export function u64(name: string, value: unknown): bigint {
-  return BigInt.asUintN(64, big(name, value));
+  const v = big(name, value);
+  return v >= 0n && v <= UINT64_MAX ? v : BigInt.asUintN(64, v);
 }
 
-/** An int64 (zx_time_t): values outside int64 wrap as C's conversion would. */
+/** An int64 (zx_time_t): values outside int64 wrap as C's conversion would (in range: as is, as u64). */
 export function i64(name: string, value: unknown): bigint {
-  return BigInt.asIntN(64, big(name, value));
+  const v = big(name, value);
+  return v >= INT64_MIN && v <= INT64_MAX ? v : BigInt.asIntN(64, v);
 }
 
 /**

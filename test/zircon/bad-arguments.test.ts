@@ -92,3 +92,17 @@ t.test('clock and deadline helpers', async (t) => {
   t.equal(zx.zx_status_get_string(zx.ZX_ERR_BAD_STATE), 'ZX_ERR_BAD_STATE');
   t.equal(zx.zx_status_get_string(12345), '(UNKNOWN)');
 });
+
+t.test('uint64/int64 arguments: in range as is (the same bigint), out of range wrapped as C converts', async (t) => {
+  const { i64, u64 } = await import('../../lib/zircon/args.ts');
+  const max = (1n << 63n) - 1n;
+  t.equal(i64('d', max), max);
+  t.equal(i64('d', -(1n << 63n)), -(1n << 63n));
+  t.equal(i64('d', 1n << 63n), -(1n << 63n), 'one past INT64_MAX wraps to INT64_MIN');
+  t.equal(i64('d', (1n << 64n) + 5n), 5n);
+  t.equal(i64('d', -(1n << 63n) - 1n), max, 'one below INT64_MIN wraps to INT64_MAX');
+  t.equal(u64('k', (1n << 64n) - 1n), (1n << 64n) - 1n);
+  t.equal(u64('k', -1n), (1n << 64n) - 1n, '-1 is UINT64_MAX');
+  t.equal(u64('k', 1n << 64n), 0n);
+  t.throws(() => i64('d', 5), TypeError);
+});
