@@ -5,18 +5,16 @@
  * while blocked, in a Worker) runs in hw-tests/irq-thread.test.ts.
  */
 import t from 'tap';
-import { findMsi } from 'vfio-ddk';
 import { TEST_DEV_REGS } from 'vfio-ddk/emu';
 import {
-  ZX_ERR_BAD_HANDLE, ZX_ERR_BAD_STATE, ZX_ERR_INVALID_ARGS, ZX_ERR_TIMED_OUT, ZX_INFO_MSI, ZX_OK, ZX_PKT_TYPE_USER,
-  ZX_TIME_INFINITE, ZX_VIRTUAL_INTERRUPT_UNTRIGGERED, get_root_resource, programMsiCapability, zx_deadline_after,
-  zx_handle_close, zx_interrupt_trigger, zx_msi_allocate, zx_msi_create, zx_object_get_info, zx_port_queue,
-  zx_interrupt_wait as zx_interrupt_wait_async, type zx_info_msi_t, type zx_port_packet_t,
+  ZX_ERR_BAD_HANDLE, ZX_ERR_BAD_STATE, ZX_ERR_INVALID_ARGS, ZX_ERR_TIMED_OUT, ZX_OK, ZX_PKT_TYPE_USER, ZX_TIME_INFINITE,
+  ZX_VIRTUAL_INTERRUPT_UNTRIGGERED, zx_deadline_after, zx_handle_close, zx_interrupt_trigger, zx_port_queue,
+  zx_interrupt_wait as zx_interrupt_wait_async, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import { zx_interrupt_wait, zx_object_wait_one, zx_port_wait } from 'vfio-ddk/zircon/blocking';
 import { Interrupt, Port } from 'vfio-ddk/zircon';
 import { runIrqThreadWorker } from '../../lib/cli/irq-thread.ts';
-import { attachedTestDevice, deviceVmo } from './device-fixtures.ts';
+import { msiTestInterrupt } from './device-fixtures.ts';
 import { interruptPort, out, stateOf, virtualInterrupt } from './helpers.ts';
 
 const packetOut = (): { value: zx_port_packet_t } => ({ value: { key: 0n, type: 0, status: 0 } });
@@ -38,24 +36,14 @@ t.test('zx_interrupt_wait: a trigger before the call returns OK synchronously; n
 });
 
 t.test('zx_interrupt_wait on an emulated MSI raised before the call: delivered first, then OK', async (t) => {
-  const { device, platform } = attachedTestDevice({ msi: { vectors: 1 } });
-  const layout = findMsi(device.config);
-  if (layout === null) throw new Error('no MSI');
-  const vmo = deviceVmo(platform.ecam, 4096n);
-  const msi = out(0);
-  zx_msi_allocate(get_root_resource(), 1, msi);
-  const irq = out(0);
-  t.equal(zx_msi_create(msi.value, 0, 0, vmo, layout.offset, irq), ZX_OK);
-  const info = out<object>({});
-  zx_object_get_info(msi.value, ZX_INFO_MSI, info);
-  programMsiCapability(device, info.value as zx_info_msi_t, 1);
+  const { device, irq, createStatus, close } = msiTestInterrupt();
+  t.equal(createStatus, ZX_OK);
   device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSI, 0); // scheduled on the loop, not yet delivered
   const ts = out(0n);
-  t.equal(zx_interrupt_wait(irq.value, ts), ZX_OK, 'the blocking wait delivered it itself');
+  t.equal(zx_interrupt_wait(irq, ts), ZX_OK, 'the blocking wait delivered it itself');
   t.ok(ts.value > 0n);
-  t.equal(zx_interrupt_wait(irq.value, null), ZX_ERR_BAD_STATE, 'the model cannot run while this thread blocks');
-  for (const h of [irq.value, msi.value, vmo]) zx_handle_close(h);
-  device.close();
+  t.equal(zx_interrupt_wait(irq, null), ZX_ERR_BAD_STATE, 'the model cannot run while this thread blocks');
+  close();
 });
 
 t.test('zx_port_wait: a queued packet at once; an empty port times out at its deadline; NULL out rules as sys_port_wait', async (t) => {

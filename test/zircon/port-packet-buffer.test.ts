@@ -4,18 +4,16 @@
  * idiomatic Port, and what a kept packet must do (copy()) because each wait overwrites the storage.
  */
 import t from 'tap';
-import { findMsi } from 'vfio-ddk';
 import { TEST_DEV_REGS } from 'vfio-ddk/emu';
 import {
-  PortPacketBuffer, Port, ZX_INTERRUPT_BIND, ZX_OK, ZX_PKT_TYPE_INTERRUPT, ZX_PKT_TYPE_SIGNAL_ONE, ZX_PKT_TYPE_USER,
-  ZX_ERR_TIMED_OUT, ZX_TIME_INFINITE, ZX_TIME_INFINITE_PAST, ZX_USER_SIGNAL_0, ZX_WAIT_ASYNC_TIMESTAMP, ZxError, get_root_resource,
-  programMsiCapability, zx_clock_get_boot, zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_trigger,
-  zx_msi_allocate, zx_msi_create, zx_object_get_info, zx_object_signal, zx_object_wait_async, zx_port_queue, zx_port_wait,
-  ZX_INFO_MSI, type zx_info_msi_t, type zx_port_packet_t,
+  PortPacketBuffer, Port, ZX_ERR_TIMED_OUT, ZX_INTERRUPT_BIND, ZX_OK, ZX_PKT_TYPE_INTERRUPT, ZX_PKT_TYPE_SIGNAL_ONE,
+  ZX_PKT_TYPE_USER, ZX_TIME_INFINITE, ZX_TIME_INFINITE_PAST, ZX_USER_SIGNAL_0, ZX_WAIT_ASYNC_TIMESTAMP, ZxError,
+  zx_clock_get_boot, zx_handle_close, zx_interrupt_ack, zx_interrupt_bind, zx_interrupt_trigger, zx_object_signal,
+  zx_object_wait_async, zx_port_queue, zx_port_wait, type zx_port_packet_t,
 } from 'vfio-ddk/zircon';
 import { zx_port_wait as zx_port_wait_blocking } from 'vfio-ddk/zircon/blocking';
 import { scavengesDuring } from '../../scripts/bench/gc-count.mjs';
-import { attachedTestDevice, deviceVmo } from './device-fixtures.ts';
+import { msiTestInterrupt } from './device-fixtures.ts';
 import { interruptPort, out, virtualInterrupt } from './helpers.ts';
 
 t.test('an interrupt packet is written in place: same object, key, type 7, timestamp; the next wait overwrites it', async (t) => {
@@ -79,19 +77,10 @@ t.test('a signal packet: trigger, observed, count and the wait_async timestamp',
 });
 
 t.test('the blocking zx_port_wait fills a buffer from an emulated MSI: a boot timestamp made on read', async (t) => {
-  const { device, platform } = attachedTestDevice({ msi: { vectors: 1 } });
-  const layout = findMsi(device.config);
-  if (layout === null) throw new Error('no MSI');
-  const vmo = deviceVmo(platform.ecam, 4096n);
-  const msi = out(0);
-  zx_msi_allocate(get_root_resource(), 1, msi);
-  const irq = out(0);
-  t.equal(zx_msi_create(msi.value, 0, 0, vmo, layout.offset, irq), ZX_OK);
-  const info = out<object>({});
-  zx_object_get_info(msi.value, ZX_INFO_MSI, info);
-  programMsiCapability(device, info.value as zx_info_msi_t, 1);
+  const { device, irq, createStatus, close } = msiTestInterrupt();
+  t.equal(createStatus, ZX_OK);
   const port = interruptPort();
-  t.equal(zx_interrupt_bind(irq.value, port, 9n, ZX_INTERRUPT_BIND), ZX_OK);
+  t.equal(zx_interrupt_bind(irq, port, 9n, ZX_INTERRUPT_BIND), ZX_OK);
   const buffer = new PortPacketBuffer();
   for (let round = 0; round < 3; round++) {
     device.bar(0).write32(TEST_DEV_REGS.TEST_DEV_RAISE_MSI, 0);
@@ -99,10 +88,10 @@ t.test('the blocking zx_port_wait fills a buffer from an emulated MSI: a boot ti
     const stamp = buffer.interrupt?.timestamp ?? 0n;
     t.ok(stamp > 0n && stamp <= zx_clock_get_boot(), 'a boot-time stamp taken at delivery');
     t.equal(buffer.key, 9n);
-    t.equal(zx_interrupt_ack(irq.value), ZX_OK);
+    t.equal(zx_interrupt_ack(irq), ZX_OK);
   }
-  for (const h of [port, irq.value, msi.value, vmo]) zx_handle_close(h);
-  device.close();
+  zx_handle_close(port);
+  close();
 });
 
 t.test('idiomatic Port.wait / waitBlocking(deadline, into) return the buffer; anything else as into is a TypeError', async (t) => {
