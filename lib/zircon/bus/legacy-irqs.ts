@@ -31,14 +31,14 @@ const sharedIrqs = new Map<number, SharedVector>();
 let workerPort = 0;
 
 async function legacyIrqWorker(port: number): Promise<void> {
-  const packet = { value: new PortPacketBuffer() }; // bus.cc's zx_port_packet_t on the worker's stack
+  const packet = new PortPacketBuffer(); // bus.cc's zx_port_packet_t on the worker's stack
   for (;;) {
-    const status = await zx_port_wait(port, ZX_TIME_INFINITE, packet);
-    if (status !== ZX_OK || packet.value.status !== ZX_OK || packet.value.type === ZX_PKT_TYPE_USER) break;
-    if (packet.value.type !== ZX_PKT_TYPE_INTERRUPT) continue;
-    const shared = sharedIrqs.get(Number(packet.value.key));
+    const status = await zx_port_wait(port, ZX_TIME_INFINITE, packet.out);
+    if (status !== ZX_OK || packet.status !== ZX_OK || packet.type === ZX_PKT_TYPE_USER) break;
+    if (packet.type !== ZX_PKT_TYPE_INTERRUPT) continue;
+    const shared = sharedIrqs.get(Number(packet.key));
     if (shared === undefined) continue; // vector removed while its packet was queued
-    const timestamp = packet.value.interrupt?.timestamp ?? 0n;
+    const timestamp = packet.interrupt?.timestamp ?? 0n;
     for (const client of shared.list) client.serviceLegacyIrq(timestamp);
     // Re-arm the vector now that every function on it was checked.
     zx_interrupt_ack(shared.interrupt);
